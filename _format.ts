@@ -1,0 +1,160 @@
+// Text forms used by the console exporter: .NET's number, array, TimeSpan and timestamp
+// formats, and escaping of control characters. None of these functions throws.
+
+/** The string form of any value, never throwing; functions and symbols get a placeholder. */
+export function safeString(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "function") return `[Function ${value.name || "(anonymous)"}]`;
+  if (typeof value === "symbol") return value.toString();
+  try {
+    return String(value);
+  } catch {
+    return "[unprintable value]";
+  }
+}
+
+function hex4(code: number): string {
+  return code.toString(16).toUpperCase().padStart(4, "0");
+}
+
+// C0 controls, DEL, C1 controls, and the Unicode line and paragraph separators.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// deno-lint-ignore no-control-regex
+const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * Escapes the characters that could break a record into more lines or drive a terminal:
+ * `\n`, `\r`, `\t` by name, other C0 and C1 controls, DEL, U+2028 and U+2029 as `\uXXXX`.
+ */
+export function escapeControl(text: string): string {
+  if (!CONTROL.test(text)) return text;
+  return text.replace(CONTROL_ALL, (c) => {
+    if (c === "\n") return "\\n";
+    if (c === "\r") return "\\r";
+    if (c === "\t") return "\\t";
+    return `\\u${hex4(c.charCodeAt(0))}`;
+  });
+}
+
+/**
+ * A number as .NET prints a double: shortest round-trip digits, fixed notation when
+ * 1e-4 <= |n| < 1e15, else `1E+15`, `1.5E+20`, `1E-05`; `NaN`, `Infinity`, `-Infinity`, `-0`.
+ */
+export function formatNumber(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Infinity) return "Infinity";
+  if (n === -Infinity) return "-Infinity";
+  if (n === 0) return Object.is(n, -0) ? "-0" : "0";
+  const e = n.toExponential(); // shortest digits that round-trip, e.g. "-1.5e+20"
+  const negative = e[0] === "-";
+  const at = e.indexOf("e");
+  const mantissa = e.slice(negative ? 1 : 0, at);
+  const exponent = Number(e.slice(at + 1));
+  const digits = mantissa.replace(".", "");
+  const sign = negative ? "-" : "";
+  if (exponent >= -4 && exponent < 15) {
+    if (exponent < 0) return `${sign}0.${"0".repeat(-exponent - 1)}${digits}`;
+    if (digits.length <= exponent + 1) {
+      return sign + digits + "0".repeat(exponent + 1 - digits.length);
+    }
+    return `${sign}${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
+  }
+  const abs = Math.abs(exponent);
+  return `${sign}${mantissa}E${exponent < 0 ? "-" : "+"}${abs < 10 ? "0" : ""}${abs}`;
+}
+
+/** A string inside a JSON array, escaped as .NET's default JSON encoder does. */
+function jsonString(text: string): string {
+  let out = '"';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c) out += "\\\\";
+    else if (c === 0x0a) out += "\\n";
+    else if (c === 0x0d) out += "\\r";
+    else if (c === 0x09) out += "\\t";
+    else if (c === 0x08) out += "\\b";
+    else if (c === 0x0c) out += "\\f";
+    else if (
+      c < 0x20 || c > 0x7e || c === 0x22 || c === 0x27 || c === 0x26 || c === 0x3c ||
+      c === 0x3e || c === 0x2b || c === 0x60
+    ) out += `\\u${hex4(c)}`;
+    else out += text[i];
+  }
+  return out + '"';
+}
+
+function jsonArray(values: readonly unknown[], seen: Set<unknown>): string {
+  if (seen.has(values)) return '"[Circular]"';
+  seen.add(values);
+  const parts: string[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) parts.push("null");
+    else if (typeof v === "string") parts.push(jsonString(v));
+    else if (typeof v === "number") parts.push(formatNumber(v));
+    else if (typeof v === "boolean" || typeof v === "bigint") parts.push(String(v));
+    else if (Array.isArray(v)) parts.push(jsonArray(v, seen));
+    else parts.push(jsonString(safeString(v)));
+  }
+  seen.delete(values);
+  return `[${parts.join(",")}]`;
+}
+
+/** A tag value as the console exporter prints it (see console-layout.md, "Tag values"). */
+export function formatTagValue(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return escapeControl(value);
+    case "number":
+      return formatNumber(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "bigint":
+      return value.toString();
+    case "undefined":
+      return "";
+  }
+  if (value === null) return "";
+  try {
+    if (Array.isArray(value)) return jsonArray(value, new Set());
+  } catch {
+    return "[unprintable array]";
+  }
+  return escapeControl(safeString(value));
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+/**
+ * A duration in 100-ns ticks as .NET's TimeSpan constant format `[-][d.]hh:mm:ss[.fffffff]`.
+ */
+export function formatDuration(ticks: number): string {
+  const sign = ticks < 0 ? "-" : "";
+  let t = Math.abs(Math.round(ticks));
+  const fraction = t % 10_000_000;
+  t = (t - fraction) / 10_000_000;
+  const seconds = t % 60;
+  t = (t - seconds) / 60;
+  const minutes = t % 60;
+  t = (t - minutes) / 60;
+  const hours = t % 24;
+  const days = (t - hours) / 24;
+  return `${sign}${days > 0 ? `${days}.` : ""}${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}${
+    fraction > 0 ? `.${String(fraction).padStart(7, "0")}` : ""
+  }`;
+}
+
+/** An instant in epoch nanoseconds as `yyyy-MM-ddTHH:mm:ss.fffffffZ` (UTC, 7 digits). */
+export function formatTimestamp(unixNano: bigint): string {
+  let ms = unixNano / 1_000_000n;
+  let rest = unixNano % 1_000_000n;
+  if (rest < 0n) {
+    rest += 1_000_000n;
+    ms -= 1n;
+  }
+  const iso = new Date(Number(ms)).toISOString(); // yyyy-MM-ddTHH:mm:ss.fffZ
+  return `${iso.slice(0, -1)}${String(Number(rest / 100n)).padStart(4, "0")}Z`;
+}

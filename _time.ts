@@ -1,0 +1,52 @@
+// Time in 100-nanosecond ticks, the unit .NET prints. A clock is shaped like `performance`: a
+// wall-clock origin in epoch milliseconds and a monotonic `now()` in milliseconds since it.
+// Instants are kept as integer ticks since the origin's whole millisecond, so durations are
+// exact and the last printed digits are real; epoch nanoseconds are computed only on demand.
+
+/** A clock shaped like `performance`: `timeOrigin` in epoch ms, `now()` in ms since it. */
+export interface Clock {
+  /** The wall-clock time, in milliseconds since the Unix epoch, at which `now()` was 0. */
+  readonly timeOrigin: number;
+  /** Milliseconds since `timeOrigin`, monotonic, with sub-millisecond fractions. */
+  now(): number;
+}
+
+/** A clock with its origin split into a whole millisecond and a fraction. */
+export interface TimeBase {
+  readonly clock: Clock;
+  /** The whole millisecond of the origin: ticks are counted from here. */
+  readonly originMs: number;
+  /** The origin's fraction of a millisecond. */
+  readonly fractionMs: number;
+}
+
+/** Makes the time base of a clock. */
+export function timeBase(clock: Clock): TimeBase {
+  const originMs = Math.floor(clock.timeOrigin);
+  return { clock, originMs, fractionMs: clock.timeOrigin - originMs };
+}
+
+/** The default time base: `performance`. */
+export const DEFAULT_TIME_BASE: TimeBase = timeBase(performance);
+
+/** The current instant, in ticks since the time base's whole-millisecond origin. */
+export function nowTicks(base: TimeBase): number {
+  return Math.round((base.fractionMs + base.clock.now()) * 10_000);
+}
+
+/** Converts a `Date` or epoch milliseconds to ticks of a time base; `undefined` when invalid. */
+export function toTicks(base: TimeBase, time: Date | number): number | undefined {
+  const ms = time instanceof Date ? time.getTime() : time;
+  if (typeof ms !== "number" || !Number.isFinite(ms)) return undefined;
+  return Math.round((ms - base.originMs) * 10_000);
+}
+
+/** Epoch nanoseconds of an instant. */
+export function unixNano(base: TimeBase, ticks: number): bigint {
+  return BigInt(base.originMs) * 1_000_000n + BigInt(ticks) * 100n;
+}
+
+/** The whole epoch milliseconds of an instant (for a `Date`). */
+export function epochMs(base: TimeBase, ticks: number): number {
+  return base.originMs + Math.floor(ticks / 10_000);
+}

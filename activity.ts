@@ -1,0 +1,790 @@
+/**
+ * {@linkcode Activity}: one timed operation of a trace, after .NET's
+ * `System.Diagnostics.Activity`, with its ids, tags, events, links and status, and the current
+ * activity of the async flow ({@linkcode Activity.current}, changed only by a scoped
+ * {@linkcode Activity.run}).
+ *
+ * Activities come from {@linkcode ActivitySource.startActivity}; every method on a stopped or
+ * unsampled activity is a silent no-op, and no method throws.
+ *
+ * @example Tags, an event and a status
+ * ```ts
+ * import { ActivitySource, createTracerProviderBuilder, InMemoryExporter } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const exporter = new InMemoryExporter();
+ * using _provider = createTracerProviderBuilder().addSource("Shop").addInMemoryExporter(exporter).build();
+ * const source = new ActivitySource("Shop");
+ * {
+ *   using activity = source.startActivity("ProcessOrder", { kind: "server" });
+ *   activity?.setTag("order.id", 1234).addEvent("validated").setStatus("ok");
+ * }
+ * assert.equal(exporter.activities[0]?.getTagItem("order.id"), 1234);
+ * ```
+ *
+ * @module
+ */
+
+import { ActivityContext, ActivityLink, formatTraceparent } from "./links.ts";
+import { TRACE_FLAG_RECORDED } from "./ids.ts";
+import { ContextVariable } from "./context.ts";
+import { type Clock, epochMs, nowTicks, type TimeBase, toTicks, unixNano } from "./_time.ts";
+import { limitTags, toTagList, truncateValue } from "./_tags.ts";
+import { ReportOnce } from "./_report.ts";
+import { safeString } from "./_format.ts";
+import type { ActivityListener, ActivitySource } from "./source.ts";
+
+export type { Clock };
+
+/** The role of an activity, as OpenTelemetry's span kinds. */
+export type ActivityKind = "internal" | "server" | "client" | "producer" | "consumer";
+
+/** The status of an activity: `"unset"` until set, then `"ok"` or `"error"`. */
+export type ActivityStatusCode = "unset" | "ok" | "error";
+
+/** A primitive tag value. */
+export type TagPrimitive = string | number | boolean | bigint;
+
+/**
+ * A tag value: a primitive, an array of primitives, or `null`/`undefined` (which removes the
+ * tag in {@linkcode Activity.setTag}). Other values are accepted at run time and printed as
+ * their string form.
+ */
+export type TagValue =
+  | TagPrimitive
+  | readonly (TagPrimitive | null | undefined)[]
+  | null
+  | undefined;
+
+/** Tags as a caller gives them: a record, a `Map`, or `[key, value]` pairs. */
+export type Tags =
+  | Readonly<Record<string, TagValue>>
+  | ReadonlyMap<string, TagValue>
+  | Iterable<readonly [string, TagValue]>;
+
+/** Tags as an activity, event or link holds them: ordered `[key, value]` pairs. */
+export type TagList = readonly (readonly [string, unknown])[];
+
+/**
+ * How much an activity keeps; beyond a limit, data are dropped and counted (OpenTelemetry's
+ * span limits).
+ */
+export interface ActivityLimits {
+  /** Tags per activity. */
+  readonly tagCount: number;
+  /** Characters kept of a string tag value (and of each string in an array value). */
+  readonly tagValueLength: number;
+  /** Events per activity. */
+  readonly eventCount: number;
+  /** Links per activity. */
+  readonly linkCount: number;
+  /** Tags per event. */
+  readonly eventTagCount: number;
+  /** Tags per link. */
+  readonly linkTagCount: number;
+}
+
+/**
+ * The default limits: 128 tags, events, links, and tags per event and per link; string values
+ * unlimited.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LIMITS } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_LIMITS.linkCount, 128);
+ * ```
+ */
+export const DEFAULT_LIMITS: Readonly<ActivityLimits> = Object.freeze({
+  tagCount: 128,
+  tagValueLength: Infinity,
+  eventCount: 128,
+  linkCount: 128,
+  eventTagCount: 128,
+  linkTagCount: 128,
+});
+
+/** Something that happened at one instant of an activity. */
+export interface ActivityEvent {
+  /** The event's name. */
+  readonly name: string;
+  /** When it happened, in nanoseconds since the Unix epoch (100 ns resolution). */
+  readonly timeUnixNano: bigint;
+  /** The event's tags. */
+  readonly tags: TagList;
+  /** Tags dropped by the per-event limit. */
+  readonly droppedTagCount: number;
+}
+
+/** Options of {@linkcode Activity.addEvent}. */
+export interface AddEventOptions {
+  /**
+   * The event's tags.
+   * @default {undefined}
+   */
+  tags?: Tags;
+  /**
+   * When it happened (a `Date` or epoch milliseconds).
+   * @default {now}
+   */
+  timestamp?: Date | number;
+}
+
+/** Options of {@linkcode Activity.stop}. */
+export interface StopOptions {
+  /**
+   * When the activity ended (a `Date` or epoch milliseconds).
+   * @default {now}
+   */
+  endTime?: Date | number;
+}
+
+const current = new ContextVariable<Activity>();
+const reporter = new ReportOnce();
+
+/** What {@linkcode ActivitySource} passes to create an activity. */
+export interface ActivityInit {
+  source: ActivitySource;
+  name: string;
+  kind: ActivityKind;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  parent: Activity | undefined;
+  hasRemoteParent: boolean;
+  traceFlags: number;
+  traceState: string | undefined;
+  allData: boolean;
+  tags: [string, unknown][];
+  links: readonly ActivityLink[] | undefined;
+  startTicks: number;
+  time: TimeBase;
+  limits: ActivityLimits;
+  listeners: readonly ActivityListener[];
+}
+
+let create: (init: ActivityInit) => Activity;
+
+/**
+ * Creates a started activity; used by {@linkcode ActivitySource}, not exported by the module.
+ * Listeners are not notified here.
+ */
+export function createActivity(init: ActivityInit): Activity {
+  return create(init);
+}
+
+const CONSTRUCTING = Symbol("constructing");
+
+/**
+ * One timed operation of a trace. Get one from {@linkcode ActivitySource.startActivity} (which
+ * returns `undefined` when nothing listens or samples it, so write `activity?.setTag(...)`);
+ * end it with {@linkcode Activity.stop} or `using`.
+ *
+ * @example The current activity is set for a callback only
+ * ```ts
+ * import { Activity, ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * using _provider = createTracerProviderBuilder().addSource("App").build();
+ * const source = new ActivitySource("App");
+ * await source.startActiveActivity("Outer", async (outer) => {
+ *   await Promise.resolve();
+ *   assert.equal(Activity.current, outer);
+ * });
+ * assert.equal(Activity.current, undefined);
+ * ```
+ */
+export class Activity {
+  static {
+    create = (init) => {
+      const a = new Activity(CONSTRUCTING);
+      a.#source = init.source;
+      a.#operationName = init.name;
+      a.#displayName = init.name;
+      a.#kind = init.kind;
+      a.#traceId = init.traceId;
+      a.#spanId = init.spanId;
+      a.#parentSpanId = init.parentSpanId;
+      a.#parent = init.parent;
+      a.#hasRemoteParent = init.hasRemoteParent;
+      a.#traceFlags = init.traceFlags;
+      a.#traceState = init.traceState;
+      a.#allData = init.allData;
+      a.#startTicks = init.startTicks;
+      a.#time = init.time;
+      a.#limits = init.limits;
+      a.#listeners = init.listeners;
+      const tags = init.tags;
+      if (tags.length > 0) {
+        const kept = limitTags(tags, init.limits.tagCount, init.limits.tagValueLength);
+        a.#tags = kept.tags;
+        a.#droppedTags = kept.dropped;
+      }
+      if (init.links !== undefined) {
+        for (const link of init.links) a.#pushLink(link);
+      }
+      return a;
+    };
+  }
+
+  #source!: ActivitySource;
+  #operationName = "";
+  #displayName = "";
+  #kind: ActivityKind = "internal";
+  #traceId = "";
+  #spanId = "";
+  #parentSpanId: string | undefined;
+  #parent: Activity | undefined;
+  #hasRemoteParent = false;
+  #traceFlags = 0;
+  #traceState: string | undefined;
+  #allData = false;
+  #startTicks = 0;
+  #endTicks = -1;
+  #time!: TimeBase;
+  #limits: ActivityLimits = DEFAULT_LIMITS;
+  #listeners: readonly ActivityListener[] = [];
+  #tags: [string, unknown][] | undefined;
+  #droppedTags = 0;
+  #events: ActivityEvent[] | undefined;
+  #droppedEvents = 0;
+  #links: ActivityLink[] | undefined;
+  #droppedLinks = 0;
+  #status: ActivityStatusCode = "unset";
+  #statusDescription: string | undefined;
+  #context: ActivityContext | undefined;
+
+  /**
+   * Not for direct use: activities come from {@linkcode ActivitySource.startActivity}.
+   *
+   * @param key An internal key.
+   * @throws {TypeError} Always, when called from outside the module.
+   */
+  constructor(key: unknown) {
+    if (key !== CONSTRUCTING) {
+      throw new TypeError(
+        "Cannot construct Activity directly: use ActivitySource.startActivity()",
+      );
+    }
+  }
+
+  /**
+   * The activity of the current async flow, or `undefined`. Read-only: it changes only inside
+   * {@linkcode Activity.run} and `ActivitySource.startActiveActivity` callbacks.
+   *
+   * @example
+   * ```ts
+   * import { Activity } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(Activity.current, undefined);
+   * ```
+   */
+  static get current(): Activity | undefined {
+    return current.get();
+  }
+
+  /**
+   * Calls `fn` with `activity` as the current activity for the call and everything it starts
+   * (awaits, promise callbacks, timers). Pass `null` to run without a current activity, so that
+   * activities started inside become roots of new traces. The activity is not stopped.
+   *
+   * @param activity The activity to make current, or `null`/`undefined` for none.
+   * @param fn The callback.
+   * @returns What `fn` returns (a promise stays a promise).
+   *
+   * @example Start a new trace from inside another
+   * ```ts
+   * import { Activity, ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * const source = new ActivitySource("App");
+   * source.startActiveActivity("Outer", (outer) => {
+   *   const root = Activity.run(null, () => source.startActivity("NewRoot"));
+   *   assert.notEqual(root?.traceId, outer?.traceId);
+   *   root?.stop();
+   * });
+   * ```
+   */
+  static run<R>(activity: Activity | null | undefined, fn: () => R): R {
+    return current.run(activity ?? undefined, fn);
+  }
+
+  /** The source that started the activity. */
+  get source(): ActivitySource {
+    return this.#source;
+  }
+
+  /** The name given at start (.NET `OperationName`). */
+  get operationName(): string {
+    return this.#operationName;
+  }
+
+  /** The name exporters show; the start name unless changed (.NET `DisplayName`). */
+  get displayName(): string {
+    return this.#displayName;
+  }
+
+  /** Changes the name exporters show; ignored once stopped or when not a string. */
+  set displayName(value: string) {
+    if (this.#endTicks < 0 && typeof value === "string") this.#displayName = value;
+  }
+
+  /** The activity's kind. */
+  get kind(): ActivityKind {
+    return this.#kind;
+  }
+
+  /** The trace id: 32 lowercase hex characters. */
+  get traceId(): string {
+    return this.#traceId;
+  }
+
+  /** The span id: 16 lowercase hex characters. */
+  get spanId(): string {
+    return this.#spanId;
+  }
+
+  /** The parent's span id, or `undefined` for the root of a trace. */
+  get parentSpanId(): string | undefined {
+    return this.#parentSpanId;
+  }
+
+  /** The parent activity when it is in this process and was current or given; else `undefined`. */
+  get parent(): Activity | undefined {
+    return this.#parent;
+  }
+
+  /** Whether the parent came from another process. */
+  get hasRemoteParent(): boolean {
+    return this.#hasRemoteParent;
+  }
+
+  /** The trace flags byte: `0x01` recorded, `0x02` random trace id. */
+  get traceFlags(): number {
+    return this.#traceFlags;
+  }
+
+  /** Whether the activity is recorded (trace flag `0x01`): exporters receive it. */
+  get recorded(): boolean {
+    return (this.#traceFlags & TRACE_FLAG_RECORDED) !== 0;
+  }
+
+  /**
+   * Whether listeners asked for all data (sampling result `"allData"` or
+   * `"allDataAndRecorded"`). When false, tags, events, links and status are not kept.
+   */
+  get isAllDataRequested(): boolean {
+    return this.#allData;
+  }
+
+  /** The W3C `tracestate` value carried by the activity, or `undefined`. */
+  get traceState(): string | undefined {
+    return this.#traceState;
+  }
+
+  /** Changes the trace state (.NET `TraceStateString`); ignored once stopped. */
+  set traceState(value: string | undefined) {
+    if (this.#endTicks >= 0) return;
+    if (value !== undefined && typeof value !== "string") return;
+    this.#traceState = value === "" ? undefined : value;
+    this.#context = undefined;
+  }
+
+  /** The activity as a link or child sees it: its ids, flags and trace state. */
+  get context(): ActivityContext {
+    return this.#context ??= new ActivityContext(this.#traceId, this.#spanId, {
+      traceFlags: this.#traceFlags,
+      traceState: this.#traceState,
+    });
+  }
+
+  /** The W3C id, the activity's `traceparent` form: `00-{traceId}-{spanId}-{flags}`. */
+  get id(): string {
+    return formatTraceparent(this.#traceId, this.#spanId, this.#traceFlags);
+  }
+
+  /** The start time (millisecond precision; see {@linkcode Activity.startTimeUnixNano}). */
+  get startTime(): Date {
+    return new Date(epochMs(this.#time, this.#startTicks));
+  }
+
+  /** The start time in nanoseconds since the Unix epoch, exact to 100 ns. */
+  get startTimeUnixNano(): bigint {
+    return unixNano(this.#time, this.#startTicks);
+  }
+
+  /** The end time in nanoseconds since the Unix epoch, or `undefined` while running. */
+  get endTimeUnixNano(): bigint | undefined {
+    return this.#endTicks < 0 ? undefined : unixNano(this.#time, this.#endTicks);
+  }
+
+  /** The duration in 100-nanosecond ticks (at least 1 once stopped; 0 while running). */
+  get durationTicks(): number {
+    return this.#endTicks < 0 ? 0 : this.#endTicks - this.#startTicks;
+  }
+
+  /** The duration in milliseconds (0 while running). */
+  get duration(): number {
+    return this.durationTicks / 10_000;
+  }
+
+  /** Whether {@linkcode Activity.stop} has been called. */
+  get isStopped(): boolean {
+    return this.#endTicks >= 0;
+  }
+
+  /** The tags, in insertion order (`addTag` may repeat a key). */
+  get tags(): TagList {
+    return this.#tags ?? EMPTY;
+  }
+
+  /** The events, in the order added. */
+  get events(): readonly ActivityEvent[] {
+    return this.#events ?? EMPTY_EVENTS;
+  }
+
+  /** The links, those given at start first. */
+  get links(): readonly ActivityLink[] {
+    return this.#links ?? EMPTY_LINKS;
+  }
+
+  /** Tags dropped by the tag limit. */
+  get droppedTagCount(): number {
+    return this.#droppedTags;
+  }
+
+  /** Events dropped by the event limit. */
+  get droppedEventCount(): number {
+    return this.#droppedEvents;
+  }
+
+  /** Links dropped by the link limit. */
+  get droppedLinkCount(): number {
+    return this.#droppedLinks;
+  }
+
+  /** The status code. */
+  get status(): ActivityStatusCode {
+    return this.#status;
+  }
+
+  /** The status description (kept only for `"error"`), or `undefined`. */
+  get statusDescription(): string | undefined {
+    return this.#statusDescription;
+  }
+
+  #writable(): boolean {
+    return this.#allData && this.#endTicks < 0;
+  }
+
+  /**
+   * Sets a tag as .NET does: replaces the first tag with the same key, adds it when there is
+   * none, removes it when `value` is `null` or `undefined`.
+   *
+   * @param key The tag's key.
+   * @param value The tag's value.
+   * @returns The activity, for chaining.
+   *
+   * @example Set, replace, remove
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * using activity = new ActivitySource("App").startActivity("Work")!;
+   * activity.setTag("a", 1).setTag("b", 2).setTag("a", 3).setTag("b", null);
+   * assert.deepEqual(activity.tags, [["a", 3]]);
+   * ```
+   */
+  setTag(key: string, value: TagValue): this {
+    if (!this.#writable() || typeof key !== "string") return this;
+    const tags = this.#tags ??= [];
+    let i = 0;
+    while (i < tags.length && tags[i]![0] !== key) i++;
+    if (value === null || value === undefined) {
+      if (i < tags.length) tags.splice(i, 1);
+      return this;
+    }
+    const v = truncateValue(value, this.#limits.tagValueLength);
+    if (i < tags.length) tags[i] = [key, v];
+    else if (tags.length < this.#limits.tagCount) tags.push([key, v]);
+    else this.#droppedTags++;
+    return this;
+  }
+
+  /**
+   * Adds a tag as .NET does: always appended, even when the key is already there.
+   *
+   * @param key The tag's key.
+   * @param value The tag's value.
+   * @returns The activity, for chaining.
+   *
+   * @example Repeated keys
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * using activity = new ActivitySource("App").startActivity("Work")!;
+   * activity.addTag("retry", 1).addTag("retry", 2);
+   * assert.deepEqual(activity.tags, [["retry", 1], ["retry", 2]]);
+   * ```
+   */
+  addTag(key: string, value: TagValue): this {
+    if (!this.#writable() || typeof key !== "string") return this;
+    const tags = this.#tags ??= [];
+    if (tags.length < this.#limits.tagCount) {
+      tags.push([key, truncateValue(value, this.#limits.tagValueLength)]);
+    } else {
+      this.#droppedTags++;
+    }
+    return this;
+  }
+
+  /**
+   * Returns the value of the first tag with the given key.
+   *
+   * @param key The tag's key.
+   * @returns The value, or `undefined` when there is no such tag.
+   */
+  getTagItem(key: string): unknown {
+    const tags = this.#tags;
+    if (tags === undefined) return undefined;
+    for (const [k, v] of tags) if (k === key) return v;
+    return undefined;
+  }
+
+  /**
+   * Adds an event.
+   *
+   * @param name The event's name.
+   * @param options The event's tags and timestamp.
+   * @returns The activity, for chaining.
+   *
+   * @example
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * using activity = new ActivitySource("App").startActivity("Work")!;
+   * activity.addEvent("validated", { tags: { step: 1 } });
+   * assert.equal(activity.events[0]?.name, "validated");
+   * ```
+   */
+  addEvent(name: string, options?: AddEventOptions): this {
+    if (!this.#writable() || typeof name !== "string") return this;
+    const events = this.#events ??= [];
+    if (events.length >= this.#limits.eventCount) {
+      this.#droppedEvents++;
+      return this;
+    }
+    let ticks: number | undefined;
+    if (options?.timestamp !== undefined) ticks = toTicks(this.#time, options.timestamp);
+    ticks ??= nowTicks(this.#time);
+    let list: [string, unknown][];
+    try {
+      list = toTagList(options?.tags, "event");
+    } catch {
+      list = [];
+    }
+    const kept = limitTags(list, this.#limits.eventTagCount, this.#limits.tagValueLength);
+    events.push(Object.freeze({
+      name,
+      timeUnixNano: unixNano(this.#time, ticks),
+      tags: Object.freeze(kept.tags),
+      droppedTagCount: kept.dropped,
+    }));
+    return this;
+  }
+
+  /**
+   * Adds a link after start. Samplers see only the links given at start, so prefer those.
+   *
+   * @param link The link.
+   * @returns The activity, for chaining.
+   *
+   * @example
+   * ```ts
+   * import { ActivityLink, ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * const source = new ActivitySource("App");
+   * using first = source.startActivity("First")!;
+   * using second = source.startActivity("Second", { root: true })!;
+   * second.addLink(new ActivityLink(first.context));
+   * assert.equal(second.links[0]?.context.spanId, first.spanId);
+   * ```
+   */
+  addLink(link: ActivityLink): this {
+    if (!this.#writable() || !(link instanceof ActivityLink)) return this;
+    this.#pushLink(link);
+    return this;
+  }
+
+  #pushLink(link: ActivityLink): void {
+    const links = this.#links ??= [];
+    if (links.length >= this.#limits.linkCount) {
+      this.#droppedLinks++;
+      return;
+    }
+    const { linkTagCount, tagValueLength } = this.#limits;
+    if (link.tags.length <= linkTagCount && tagValueLength === Infinity) {
+      links.push(link);
+      return;
+    }
+    const kept = limitTags(link.tags, linkTagCount, tagValueLength);
+    links.push(limitedLink(link, kept.tags, kept.dropped));
+  }
+
+  /**
+   * Sets the status. A description is kept only for `"error"`.
+   *
+   * @param code `"unset"`, `"ok"` or `"error"`; other values are ignored.
+   * @param description Why it failed (for `"error"`).
+   * @returns The activity, for chaining.
+   *
+   * @example
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * using activity = new ActivitySource("App").startActivity("Pay")!;
+   * activity.setStatus("error", "Payment failed");
+   * assert.equal(activity.statusDescription, "Payment failed");
+   * ```
+   */
+  setStatus(code: ActivityStatusCode, description?: string): this {
+    if (!this.#writable()) return this;
+    if (code !== "unset" && code !== "ok" && code !== "error") return this;
+    this.#status = code;
+    this.#statusDescription =
+      code === "error" && typeof description === "string" && description !== ""
+        ? description
+        : undefined;
+    return this;
+  }
+
+  /**
+   * Records an error as an `exception` event with the OpenTelemetry tags `exception.type`,
+   * `exception.message` and `exception.stacktrace`. The status is not changed.
+   *
+   * @param error The error (any thrown value).
+   * @param options Extra tags and the timestamp.
+   * @returns The activity, for chaining.
+   *
+   * @example
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * using activity = new ActivitySource("App").startActivity("Work")!;
+   * activity.recordException(new RangeError("Too big"));
+   * assert.deepEqual(activity.events[0]?.tags.slice(0, 2), [
+   *   ["exception.type", "RangeError"],
+   *   ["exception.message", "Too big"],
+   * ]);
+   * ```
+   */
+  recordException(error: unknown, options?: AddEventOptions): this {
+    if (!this.#writable()) return this;
+    const tags: [string, unknown][] = [];
+    try {
+      if (error instanceof Error) {
+        tags.push(["exception.type", error.name]);
+        tags.push(["exception.message", error.message]);
+        if (typeof error.stack === "string") tags.push(["exception.stacktrace", error.stack]);
+      } else {
+        tags.push(["exception.type", typeof error]);
+        tags.push(["exception.message", safeString(error)]);
+      }
+      tags.push(...toTagList(options?.tags, "exception"));
+    } catch {
+      // A hostile error object: keep what was read.
+    }
+    const eventOptions: AddEventOptions = { tags: tags as Tags };
+    if (options?.timestamp !== undefined) eventOptions.timestamp = options.timestamp;
+    return this.addEvent("exception", eventOptions);
+  }
+
+  /**
+   * Stops the activity: records the end time and tells the listeners (so exporters receive
+   * it). Later calls do nothing.
+   *
+   * @param options The end time, when not now.
+   *
+   * @example Stopping twice is harmless
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * const activity = new ActivitySource("App").startActivity("Work")!;
+   * activity.stop();
+   * activity.stop();
+   * assert.ok(activity.isStopped);
+   * assert.ok(activity.durationTicks >= 1);
+   * ```
+   */
+  stop(options?: StopOptions): void {
+    if (this.#endTicks >= 0) return;
+    let end: number | undefined;
+    if (options?.endTime !== undefined) end = toTicks(this.#time, options.endTime);
+    end ??= nowTicks(this.#time);
+    this.#endTicks = end > this.#startTicks ? end : this.#startTicks + 1;
+    const listeners = this.#listeners;
+    for (let i = 0; i < listeners.length; i++) {
+      const listener = listeners[i]!;
+      if (listener.activityStopped === undefined) continue;
+      try {
+        listener.activityStopped(this);
+      } catch (error) {
+        reporter.report(listener, error, "ActivityListener.activityStopped");
+      }
+    }
+  }
+
+  /** Stops the activity, so `using activity = source.startActivity(...)` works. */
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+}
+
+const EMPTY: TagList = Object.freeze([]);
+const EMPTY_EVENTS: readonly ActivityEvent[] = Object.freeze([]);
+const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
+
+/** A copy of a link with fewer or shorter tags, and the number of tags dropped. */
+function limitedLink(link: ActivityLink, tags: [string, unknown][], dropped: number): ActivityLink {
+  const copy = new ActivityLink(link.context, tags as Tags);
+  if (dropped > 0) droppedLinkTags.set(copy, dropped);
+  return copy;
+}
+
+const droppedLinkTags = new WeakMap<ActivityLink, number>();
+
+/**
+ * How many tags of a link were dropped by the per-link tag limit when it was added to an
+ * activity.
+ *
+ * @param link A link from {@linkcode Activity.links}.
+ * @returns The number of tags dropped (0 for a link kept whole).
+ *
+ * @example
+ * ```ts
+ * import { ActivityContext, ActivityLink, droppedLinkTagCount } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const link = new ActivityLink(new ActivityContext("2890476acefb53b93af64a0d91939051", "16b83c1517629363"));
+ * assert.equal(droppedLinkTagCount(link), 0);
+ * ```
+ */
+export function droppedLinkTagCount(link: ActivityLink): number {
+  return droppedLinkTags.get(link) ?? 0;
+}

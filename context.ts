@@ -1,0 +1,167 @@
+/**
+ * Async-context storage: a value that follows the logical flow of a program through `await`,
+ * promise callbacks and timers, changed only for the duration of a callback. It is what keeps
+ * `Activity.current`.
+ *
+ * The backend is the TC39 `AsyncContext.Variable` where the runtime has it, else
+ * `AsyncLocalStorage` from `node:async_hooks` (Deno, Node and Bun), loaded without a static
+ * import so the module still loads in a browser, where the value is kept only through
+ * synchronous calls. `AsyncLocalStorage.enterWith` is never used: it leaks the value into the
+ * caller and into sibling tasks.
+ *
+ * @example A value seen through await, and only inside the callback
+ * ```ts
+ * import { ContextVariable } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const requestId = new ContextVariable<string>();
+ * await requestId.run("r-1", async () => {
+ *   await Promise.resolve();
+ *   assert.equal(requestId.get(), "r-1");
+ * });
+ * assert.equal(requestId.get(), undefined);
+ * ```
+ *
+ * @module
+ */
+
+/** Which mechanism carries context values in this runtime. */
+export type ContextBackend = "AsyncContext" | "AsyncLocalStorage" | "synchronous";
+
+interface Store<T> {
+  get(): T | undefined;
+  run<R>(value: T | undefined, fn: () => R): R;
+}
+
+interface AsyncContextVariableLike<T> {
+  get(): T | undefined;
+  run<R>(value: T | undefined, fn: () => R): R;
+}
+
+interface AsyncLocalStorageLike<T> {
+  getStore(): T | undefined;
+  run<R>(value: T | undefined, fn: () => R): R;
+}
+
+type AsyncLocalStorageClass = new <T>() => AsyncLocalStorageLike<T>;
+
+const asyncContextVariable = (globalThis as {
+  AsyncContext?: { Variable?: new <T>() => AsyncContextVariableLike<T> };
+}).AsyncContext?.Variable;
+
+function loadAsyncLocalStorage(): AsyncLocalStorageClass | undefined {
+  try {
+    const proc = (globalThis as {
+      process?: { getBuiltinModule?: (name: string) => unknown };
+    }).process;
+    const hooks = proc?.getBuiltinModule?.("node:async_hooks") as
+      | { AsyncLocalStorage?: AsyncLocalStorageClass }
+      | undefined;
+    return hooks?.AsyncLocalStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+const asyncLocalStorage = asyncContextVariable ? undefined : loadAsyncLocalStorage();
+
+/**
+ * The mechanism this runtime uses for context values: `"AsyncContext"`,
+ * `"AsyncLocalStorage"`, or `"synchronous"` where neither exists (values then do not survive
+ * an `await`).
+ *
+ * @example
+ * ```ts
+ * import { contextBackend } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * assert.notEqual(contextBackend, "synchronous"); // Deno has AsyncLocalStorage
+ * ```
+ */
+export const contextBackend: ContextBackend = asyncContextVariable
+  ? "AsyncContext"
+  : asyncLocalStorage
+  ? "AsyncLocalStorage"
+  : "synchronous";
+
+class SynchronousStore<T> implements Store<T> {
+  #value: T | undefined = undefined;
+  get(): T | undefined {
+    return this.#value;
+  }
+  run<R>(value: T | undefined, fn: () => R): R {
+    const previous = this.#value;
+    this.#value = value;
+    try {
+      return fn();
+    } finally {
+      this.#value = previous;
+    }
+  }
+}
+
+class LocalStorageStore<T> implements Store<T> {
+  readonly #storage: AsyncLocalStorageLike<T>;
+  constructor(storage: AsyncLocalStorageLike<T>) {
+    this.#storage = storage;
+  }
+  get(): T | undefined {
+    return this.#storage.getStore();
+  }
+  run<R>(value: T | undefined, fn: () => R): R {
+    return this.#storage.run(value, fn);
+  }
+}
+
+function newStore<T>(): Store<T> {
+  if (asyncContextVariable) return new asyncContextVariable<T>();
+  if (asyncLocalStorage) return new LocalStorageStore(new asyncLocalStorage<T>());
+  return new SynchronousStore<T>();
+}
+
+/**
+ * A value carried through the async flow of a program, like TC39's `AsyncContext.Variable`:
+ * {@linkcode ContextVariable.get} reads it, {@linkcode ContextVariable.run} sets it for the
+ * duration of a callback and everything that callback starts. There is no setter.
+ *
+ * @typeParam T The type of the value.
+ *
+ * @example Concurrent flows keep their own values
+ * ```ts
+ * import { ContextVariable } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const user = new ContextVariable<string>();
+ * const seen = await Promise.all(["ada", "grace"].map((name) =>
+ *   user.run(name, async () => {
+ *     await new Promise((resolve) => setTimeout(resolve, 1));
+ *     return user.get();
+ *   })
+ * ));
+ * assert.deepEqual(seen, ["ada", "grace"]);
+ * ```
+ */
+export class ContextVariable<T> {
+  readonly #store: Store<T> = newStore<T>();
+
+  /**
+   * Returns the value of the current flow.
+   *
+   * @returns The value, or `undefined` outside any {@linkcode ContextVariable.run}.
+   */
+  get(): T | undefined {
+    return this.#store.get();
+  }
+
+  /**
+   * Calls `fn` with the value set to `value` for the call and for everything it starts
+   * (awaits, promise callbacks, timers); the value outside is unchanged.
+   *
+   * @param value The value for the callback's flow; `undefined` clears it.
+   * @param fn The callback.
+   * @returns What `fn` returns (a promise stays a promise).
+   */
+  run<R>(value: T | undefined, fn: () => R): R {
+    return this.#store.run(value, fn);
+  }
+}

@@ -1,0 +1,316 @@
+/**
+ * What a link points at and the link itself: {@linkcode ActivityContext} (trace id, span id,
+ * trace flags, trace state, whether it came from another process) with parsing and formatting
+ * of the W3C `traceparent` form, and {@linkcode ActivityLink} (a context plus optional tags).
+ *
+ * @example Link to an activity from another trace
+ * ```ts
+ * import { ActivityContext, ActivityLink } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const context = ActivityContext.parse("00-2890476acefb53b93af64a0d91939051-16b83c1517629363-01");
+ * const link = new ActivityLink(context, { "link.reason": "batch" });
+ * assert.equal(link.context.spanId, "16b83c1517629363");
+ * assert.equal(link.context.isRemote, true);
+ * ```
+ *
+ * @module
+ */
+
+import type { TagList, Tags } from "./activity.ts";
+import { isValidSpanId, isValidTraceFlags, isValidTraceId } from "./ids.ts";
+import { toTagList } from "./_tags.ts";
+import { escapeControl } from "./_format.ts";
+
+/** Options of the {@linkcode ActivityContext} constructor. */
+export interface ActivityContextOptions {
+  /**
+   * Trace flags: bit `0x01` recorded (sampled), bit `0x02` random trace id.
+   * @default {0}
+   */
+  traceFlags?: number;
+  /**
+   * The W3C `tracestate` value carried with the context, or `undefined` for none.
+   * @default {undefined}
+   */
+  traceState?: string | undefined;
+  /**
+   * Whether the context came from another process (extracted from a carrier).
+   * @default {false}
+   */
+  isRemote?: boolean;
+}
+
+const HEX2 = /^[0-9a-f]{2}$/;
+
+/** What {@linkcode readTraceparent} found: a context's fields, or the reason it failed. */
+type ParseOutcome =
+  | { ok: true; traceId: string; spanId: string; traceFlags: number }
+  | { ok: false; reason: string };
+
+/**
+ * Reads a `traceparent` value by the rules of W3C Trace Context Level 2: version `ff` is
+ * invalid; version `00` is exactly 55 characters; a later version may be longer, and then the
+ * 56th character must be `-`; ids are lowercase hex and not all zeros.
+ */
+function readTraceparent(text: unknown): ParseOutcome {
+  if (typeof text !== "string") {
+    return { ok: false, reason: `expected a string, got ${typeof text}` };
+  }
+  if (text.length < 55) {
+    return { ok: false, reason: `expected at least 55 characters, got ${text.length}` };
+  }
+  const version = text.slice(0, 2);
+  if (!HEX2.test(version)) {
+    return { ok: false, reason: `version '${printable(version)}' is not two lowercase hex digits` };
+  }
+  if (version === "ff") return { ok: false, reason: "version 'ff' is not allowed" };
+  if (version === "00" && text.length !== 55) {
+    return { ok: false, reason: `version '00' must be exactly 55 characters, got ${text.length}` };
+  }
+  if (text.length > 55 && text[55] !== "-") {
+    return {
+      ok: false,
+      reason: "a longer traceparent of a later version must have '-' after the flags",
+    };
+  }
+  if (text[2] !== "-" || text[35] !== "-" || text[52] !== "-") {
+    return { ok: false, reason: "fields must be separated by '-' at positions 2, 35 and 52" };
+  }
+  const traceId = text.slice(3, 35);
+  if (!isValidTraceId(traceId)) {
+    return {
+      ok: false,
+      reason: /^0{32}$/.test(traceId)
+        ? "trace id is all zeros"
+        : `trace id '${printable(traceId)}' is not 32 lowercase hex digits`,
+    };
+  }
+  const spanId = text.slice(36, 52);
+  if (!isValidSpanId(spanId)) {
+    return {
+      ok: false,
+      reason: /^0{16}$/.test(spanId)
+        ? "parent id is all zeros"
+        : `parent id '${printable(spanId)}' is not 16 lowercase hex digits`,
+    };
+  }
+  const flags = text.slice(53, 55);
+  if (!HEX2.test(flags)) {
+    return {
+      ok: false,
+      reason: `trace flags '${printable(flags)}' are not two lowercase hex digits`,
+    };
+  }
+  return { ok: true, traceId, spanId, traceFlags: parseInt(flags, 16) };
+}
+
+/** Shows a fragment of bad input in a message, with control characters escaped. */
+function printable(text: string): string {
+  return escapeControl(text.length > 40 ? text.slice(0, 40) + "..." : text);
+}
+
+/** A trace state is kept only when it is printable ASCII of at most 512 characters. */
+function cleanTraceState(traceState: string | undefined): string | undefined {
+  if (traceState === undefined) return undefined;
+  if (traceState.length > 512 || /[^\u0020-\u007e]/.test(traceState)) return undefined;
+  const trimmed = traceState.trim();
+  return trimmed === "" ? undefined : trimmed;
+}
+
+/**
+ * The identity of an activity as other activities see it: what a parent reference or a link
+ * points at, and what travels in a W3C `traceparent` header.
+ *
+ * @example Make one and format it as a traceparent
+ * ```ts
+ * import { ActivityContext } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const context = new ActivityContext("5ce4d8ad4926ecdd0084681f46fa38d9", "8f9e9441f0789f6e", {
+ *   traceFlags: 1,
+ * });
+ * assert.equal(context.toTraceparent(), "00-5ce4d8ad4926ecdd0084681f46fa38d9-8f9e9441f0789f6e-01");
+ * ```
+ */
+export class ActivityContext {
+  /** The trace id: 32 lowercase hex characters. */
+  readonly traceId: string;
+  /** The span id: 16 lowercase hex characters. */
+  readonly spanId: string;
+  /** The trace flags byte: `0x01` recorded, `0x02` random trace id. */
+  readonly traceFlags: number;
+  /** The W3C `tracestate` value, or `undefined`. */
+  readonly traceState: string | undefined;
+  /** Whether the context came from another process. */
+  readonly isRemote: boolean;
+
+  /**
+   * Makes a context from its parts.
+   *
+   * @param traceId 32 lowercase hex characters, not all zeros.
+   * @param spanId 16 lowercase hex characters, not all zeros.
+   * @param options Trace flags, trace state and whether the context is remote.
+   * @throws {TypeError} When an id or the flags have the wrong shape.
+   */
+  constructor(traceId: string, spanId: string, options: ActivityContextOptions = {}) {
+    if (!isValidTraceId(traceId)) {
+      throw new TypeError(
+        `Cannot make ActivityContext: trace id ${
+          JSON.stringify(traceId)
+        } is not 32 lowercase hex digits, not all zeros`,
+      );
+    }
+    if (!isValidSpanId(spanId)) {
+      throw new TypeError(
+        `Cannot make ActivityContext: span id ${
+          JSON.stringify(spanId)
+        } is not 16 lowercase hex digits, not all zeros`,
+      );
+    }
+    const traceFlags = options.traceFlags ?? 0;
+    if (!isValidTraceFlags(traceFlags)) {
+      throw new TypeError(
+        `Cannot make ActivityContext: trace flags ${
+          String(traceFlags)
+        } are not an integer from 0 to 255`,
+      );
+    }
+    if (options.traceState !== undefined && typeof options.traceState !== "string") {
+      throw new TypeError(
+        `Cannot make ActivityContext: trace state must be a string, got ${typeof options
+          .traceState}`,
+      );
+    }
+    this.traceId = traceId;
+    this.spanId = spanId;
+    this.traceFlags = traceFlags;
+    this.traceState = cleanTraceState(options.traceState);
+    this.isRemote = options.isRemote === true;
+  }
+
+  /**
+   * Reads a W3C `traceparent` value (and, optionally, a `tracestate` value) into a remote
+   * context, by the rules of W3C Trace Context Level 2. A trace state that is not printable
+   * ASCII of at most 512 characters is dropped, as the specification says.
+   *
+   * @param traceparent The `traceparent` value, such as `00-<trace id>-<span id>-01`.
+   * @param tracestate The `tracestate` value, if any.
+   * @returns The context, with `isRemote` true.
+   * @throws {SyntaxError} When the traceparent is malformed; the message says what is wrong.
+   *
+   * @example Parse a traceparent
+   * ```ts
+   * import { ActivityContext } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * const context = ActivityContext.parse("00-5ce4d8ad4926ecdd0084681f46fa38d9-8f9e9441f0789f6e-01", "a=1");
+   * assert.equal(context.traceFlags, 1);
+   * assert.equal(context.traceState, "a=1");
+   * assert.throws(() => ActivityContext.parse("ff-5ce4d8ad4926ecdd0084681f46fa38d9-8f9e9441f0789f6e-01"), SyntaxError);
+   * ```
+   */
+  static parse(traceparent: string, tracestate?: string): ActivityContext {
+    const outcome = readTraceparent(traceparent);
+    if (!outcome.ok) throw new SyntaxError(`Cannot parse traceparent: ${outcome.reason}`);
+    return new ActivityContext(outcome.traceId, outcome.spanId, {
+      traceFlags: outcome.traceFlags,
+      traceState: typeof tracestate === "string" ? tracestate : undefined,
+      isRemote: true,
+    });
+  }
+
+  /**
+   * Like {@linkcode ActivityContext.parse}, but returns `undefined` instead of throwing.
+   *
+   * @param traceparent The `traceparent` value.
+   * @param tracestate The `tracestate` value, if any.
+   * @returns The remote context, or `undefined` when the traceparent is malformed.
+   *
+   * @example Malformed input gives undefined
+   * ```ts
+   * import { ActivityContext } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(ActivityContext.tryParse("not a traceparent"), undefined);
+   * ```
+   */
+  static tryParse(traceparent: string, tracestate?: string): ActivityContext | undefined {
+    const outcome = readTraceparent(traceparent);
+    if (!outcome.ok) return undefined;
+    return new ActivityContext(outcome.traceId, outcome.spanId, {
+      traceFlags: outcome.traceFlags,
+      traceState: typeof tracestate === "string" ? tracestate : undefined,
+      isRemote: true,
+    });
+  }
+
+  /**
+   * Formats the context as a version `00` W3C `traceparent` value.
+   *
+   * @returns `00-{traceId}-{spanId}-{flags}`, flags as two lowercase hex digits.
+   *
+   * @example
+   * ```ts
+   * import { ActivityContext } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * const text = "00-5ce4d8ad4926ecdd0084681f46fa38d9-8f9e9441f0789f6e-03";
+   * assert.equal(ActivityContext.parse(text).toTraceparent(), text);
+   * ```
+   */
+  toTraceparent(): string {
+    return formatTraceparent(this.traceId, this.spanId, this.traceFlags);
+  }
+
+  /**
+   * The same as {@linkcode ActivityContext.toTraceparent}.
+   *
+   * @returns The traceparent form.
+   */
+  toString(): string {
+    return this.toTraceparent();
+  }
+}
+
+/** Formats the parts of a version `00` traceparent; the caller guarantees valid parts. */
+export function formatTraceparent(traceId: string, spanId: string, traceFlags: number): string {
+  return `00-${traceId}-${spanId}-${traceFlags < 16 ? "0" : ""}${traceFlags.toString(16)}`;
+}
+
+/**
+ * A link from one activity to another, usually in another trace: the context it points at and
+ * tags that say why.
+ *
+ * @example Fan-out: each new root links to the orchestrating activity
+ * ```ts
+ * import { ActivityContext, ActivityLink } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const orchestrator = new ActivityContext("2890476acefb53b93af64a0d91939051", "16b83c1517629363");
+ * const link = new ActivityLink(orchestrator, { "link.index": 0 });
+ * assert.deepEqual(link.tags, [["link.index", 0]]);
+ * ```
+ */
+export class ActivityLink {
+  /** The context the link points at. */
+  readonly context: ActivityContext;
+  /** The link's tags, in the order given. */
+  readonly tags: TagList;
+
+  /**
+   * Makes a link.
+   *
+   * @param context The context to point at.
+   * @param tags Tags that say why: a record, a `Map` or `[key, value]` pairs.
+   * @throws {TypeError} When `context` is not an {@linkcode ActivityContext} or the tags have
+   * the wrong shape.
+   */
+  constructor(context: ActivityContext, tags?: Tags) {
+    if (!(context instanceof ActivityContext)) {
+      throw new TypeError("Cannot make ActivityLink: context must be an ActivityContext");
+    }
+    this.context = context;
+    this.tags = Object.freeze(toTagList(tags, "link"));
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * .NET's `System.Diagnostics.Activity` tracing model for Deno, Node and Bun, with no
+ * dependency: W3C trace and span ids, the current activity carried through async code, links
+ * between traces, and a console exporter that prints the layout of OpenTelemetry .NET.
+ *
+ * @example The fan-out of the OpenTelemetry .NET links guide
+ * ```ts
+ * import {
+ *   Activity,
+ *   ActivityLink,
+ *   ActivitySource,
+ *   createTracerProviderBuilder,
+ *   InMemoryExporter,
+ * } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const exporter = new InMemoryExporter();
+ * const source = new ActivitySource("MyCompany.MyApplication");
+ * using _provider = createTracerProviderBuilder()
+ *   .addSource("MyCompany.MyApplication")
+ *   .addInMemoryExporter(exporter)
+ *   .build();
+ *
+ * await source.startActiveActivity("OrchestratingActivity", async (orchestrating) => {
+ *   const links = [new ActivityLink(Activity.current!.context)];
+ *   await Promise.all([1, 2, 3].map((n) =>
+ *     source.startActiveActivity(`FannedOutActivity ${n}`, { links, root: true }, async () => {})
+ *   ));
+ *   assert.equal(exporter.activities[0]?.links[0]?.context.spanId, orchestrating?.spanId);
+ * });
+ * assert.equal(exporter.activities.length, 4);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  Activity,
+  type ActivityEvent,
+  type ActivityKind,
+  type ActivityLimits,
+  type ActivityStatusCode,
+  type AddEventOptions,
+  type Clock,
+  DEFAULT_LIMITS,
+  droppedLinkTagCount,
+  type StopOptions,
+  type TagList,
+  type TagPrimitive,
+  type Tags,
+  type TagValue,
+} from "./activity.ts";
+export {
+  type ActivityCreationOptions,
+  type ActivityListener,
+  type ActivitySamplingResult,
+  ActivitySource,
+  type ActivitySourceOptions,
+  type ListenerRegistration,
+  type StartActivityOptions,
+} from "./source.ts";
+export { ActivityContext, type ActivityContextOptions, ActivityLink } from "./links.ts";
+export {
+  type IdGenerator,
+  isValidSpanId,
+  isValidTraceFlags,
+  isValidTraceId,
+  newSpanId,
+  newTraceId,
+  randomIdGenerator,
+  TRACE_FLAG_NONE,
+  TRACE_FLAG_RANDOM_TRACE_ID,
+  TRACE_FLAG_RECORDED,
+} from "./ids.ts";
+export { type ContextBackend, contextBackend, ContextVariable } from "./context.ts";
+export {
+  type ActivityExporter,
+  ConsoleExporter,
+  type ConsoleExporterOptions,
+  type ConsoleFormatOptions,
+  formatConsoleRecord,
+  InMemoryExporter,
+} from "./exporter.ts";
+export {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  ParentBasedSampler,
+  type ParentBasedSamplerOptions,
+  type Sampler,
+  type SamplingDecision,
+  type SamplingResult,
+} from "./sampler.ts";
+export {
+  type ActivityProcessor,
+  createTracerProviderBuilder,
+  type ErrorHandler,
+  type ProcessorContext,
+  Resource,
+  SimpleProcessor,
+  TracerProvider,
+  TracerProviderBuilder,
+  type TracerProviderOptions,
+} from "./provider.ts";

@@ -1,0 +1,612 @@
+/**
+ * {@linkcode ActivitySource}: where activities start, and {@linkcode ActivityListener}: who
+ * decides whether they are made and recorded, with .NET's four sampling results.
+ *
+ * @example A listener of your own
+ * ```ts
+ * import { ActivitySource } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const names: string[] = [];
+ * using _registration = ActivitySource.addActivityListener({
+ *   shouldListenTo: (source) => source.name === "Audit",
+ *   sample: () => "allDataAndRecorded",
+ *   activityStopped: (activity) => names.push(activity.displayName),
+ * });
+ * const source = new ActivitySource("Audit");
+ * source.startActivity("Login")?.stop();
+ * assert.deepEqual(names, ["Login"]);
+ * ```
+ *
+ * @module
+ */
+
+import {
+  Activity,
+  type ActivityKind,
+  type ActivityLimits,
+  createActivity,
+  DEFAULT_LIMITS,
+  type TagList,
+  type Tags,
+} from "./activity.ts";
+import { ActivityContext, type ActivityLink } from "./links.ts";
+import {
+  type IdGenerator,
+  randomIdGenerator,
+  TRACE_FLAG_RANDOM_TRACE_ID,
+  TRACE_FLAG_RECORDED,
+} from "./ids.ts";
+import {
+  type Clock,
+  DEFAULT_TIME_BASE,
+  nowTicks,
+  type TimeBase,
+  timeBase,
+  toTicks,
+} from "./_time.ts";
+import { toTagList } from "./_tags.ts";
+import { ReportOnce } from "./_report.ts";
+import { safeString } from "./_format.ts";
+
+/**
+ * A listener's answer for an activity about to start, as in .NET:
+ * - `"none"`: do not create it (`startActivity` returns `undefined`);
+ * - `"propagationData"`: create it so its ids propagate, but keep no data and do not record it;
+ * - `"allData"`: keep its data, but do not record it (trace flag `0x01` clear);
+ * - `"allDataAndRecorded"`: keep its data and record it, so exporters receive it.
+ *
+ * The highest answer over all listeners wins.
+ */
+export type ActivitySamplingResult = "none" | "propagationData" | "allData" | "allDataAndRecorded";
+
+const RANK: Record<ActivitySamplingResult, number> = {
+  none: 0,
+  propagationData: 1,
+  allData: 2,
+  allDataAndRecorded: 3,
+};
+
+/**
+ * What a listener's `sample` sees of an activity about to start. A sampler may add tags
+ * (`samplingTags`) and change the trace state the activity starts with (`traceState`).
+ */
+export interface ActivityCreationOptions {
+  /** The source starting the activity. */
+  readonly source: ActivitySource;
+  /** The activity's name. */
+  readonly name: string;
+  /** The activity's kind. */
+  readonly kind: ActivityKind;
+  /** The parent context, or `undefined` for a new root. */
+  readonly parent: ActivityContext | undefined;
+  /** The trace id the activity will have (the parent's, or a new random one). */
+  readonly traceId: string;
+  /** The tags given at start. */
+  readonly tags: TagList;
+  /** The links given at start. */
+  readonly links: readonly ActivityLink[];
+  /** Tags to add to the activity; a sampler may push to it. */
+  readonly samplingTags: [string, unknown][];
+  /** The trace state the activity will start with; a sampler may change it. */
+  traceState: string | undefined;
+}
+
+/**
+ * Hears about activities, as .NET's `ActivityListener`. Register one with
+ * {@linkcode ActivitySource.addActivityListener}. A tracer provider is such a listener.
+ */
+export interface ActivityListener {
+  /**
+   * Whether to listen to a source. When absent, the listener listens to every source.
+   */
+  shouldListenTo?(source: ActivitySource): boolean;
+  /** Decides for an activity about to start; when absent, the answer is `"none"`. */
+  sample?(options: ActivityCreationOptions): ActivitySamplingResult;
+  /** Called after an activity of a listened source started. */
+  activityStarted?(activity: Activity): void;
+  /** Called after an activity of a listened source stopped. */
+  activityStopped?(activity: Activity): void;
+  /**
+   * Limits this listener asks for; an activity keeps the most generous limits of the
+   * listeners of its source.
+   */
+  readonly limits?: Partial<ActivityLimits>;
+}
+
+/** The handle {@linkcode ActivitySource.addActivityListener} returns. */
+export interface ListenerRegistration {
+  /** Stops the listener from hearing about new activities. */
+  remove(): void;
+  /** The same as `remove`, for `using`. */
+  [Symbol.dispose](): void;
+}
+
+/** Options of the {@linkcode ActivitySource} constructor. */
+export interface ActivitySourceOptions {
+  /**
+   * The source's version (the instrumentation scope's version).
+   * @default {undefined}
+   */
+  version?: string;
+  /**
+   * Tags of the source (the instrumentation scope's attributes).
+   * @default {undefined}
+   */
+  tags?: Tags;
+  /**
+   * The clock for start, stop and event times: `timeOrigin` in epoch ms and a monotonic
+   * `now()` in ms, like `performance`.
+   * @default {performance}
+   */
+  clock?: Clock;
+  /**
+   * The generator of trace and span ids.
+   * @default {randomIdGenerator}
+   */
+  idGenerator?: IdGenerator;
+}
+
+/** Options of {@linkcode ActivitySource.startActivity}. */
+export interface StartActivityOptions {
+  /**
+   * The activity's kind.
+   * @default {"internal"}
+   */
+  kind?: ActivityKind;
+  /**
+   * The parent: a context (for example one extracted from a request) or an activity. When
+   * absent, the parent is the current activity, unless `root` is true.
+   * @default {Activity.current}
+   */
+  parent?: ActivityContext | Activity;
+  /**
+   * Start a new trace even when there is a current activity (the guide's fan-out).
+   * @default {false}
+   */
+  root?: boolean;
+  /**
+   * Tags given at start; samplers see them.
+   * @default {undefined}
+   */
+  tags?: Tags;
+  /**
+   * Links given at start; samplers see them.
+   * @default {undefined}
+   */
+  links?: readonly ActivityLink[];
+  /**
+   * The start time (a `Date` or epoch milliseconds).
+   * @default {now}
+   */
+  startTime?: Date | number;
+}
+
+const KINDS = new Set<string>(["internal", "server", "client", "producer", "consumer"]);
+const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
+
+const allListeners: ActivityListener[] = [];
+const allSources = new Set<ActivitySource>();
+const reporter = new ReportOnce();
+
+/**
+ * Where activities start, as .NET's `ActivitySource`: one per library or component, named so
+ * that a tracer provider can choose to listen to it.
+ *
+ * @example The guide's source
+ * ```ts
+ * import { ActivitySource } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const source = new ActivitySource("MyCompany.MyApplication", "1.0.0");
+ * assert.equal(source.startActivity("Nobody listens"), undefined);
+ * ```
+ */
+export class ActivitySource {
+  /** The source's name. */
+  readonly name: string;
+  /** The source's version, or `undefined`. */
+  readonly version: string | undefined;
+  /** The source's tags (instrumentation scope attributes). */
+  readonly tags: TagList;
+  #listeners: readonly ActivityListener[] = [];
+  #limits: ActivityLimits = DEFAULT_LIMITS;
+  #samples = false;
+  readonly #time: TimeBase;
+  readonly #ids: IdGenerator;
+
+  /**
+   * Makes a source and lets the registered listeners decide whether to listen to it.
+   *
+   * @param name The source's name, such as `"MyCompany.MyApplication"`.
+   * @param options The version (a string), or options with version, tags, clock and ids.
+   * @throws {TypeError} When the name is not a non-empty string or an option has the wrong
+   * shape.
+   */
+  constructor(name: string, options?: string | ActivitySourceOptions) {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError("Cannot make ActivitySource: name must be a non-empty string");
+    }
+    const opts: ActivitySourceOptions = typeof options === "string"
+      ? { version: options }
+      : options ?? {};
+    if (typeof opts !== "object") {
+      throw new TypeError(
+        "Cannot make ActivitySource: options must be a version string or an object",
+      );
+    }
+    if (opts.version !== undefined && typeof opts.version !== "string") {
+      throw new TypeError("Cannot make ActivitySource: version must be a string");
+    }
+    const clock = opts.clock;
+    if (
+      clock !== undefined && (typeof clock.now !== "function" || !Number.isFinite(clock.timeOrigin))
+    ) {
+      throw new TypeError(
+        "Cannot make ActivitySource: clock must have a finite timeOrigin and a now() function",
+      );
+    }
+    const ids = opts.idGenerator;
+    if (
+      ids !== undefined &&
+      (typeof ids.newTraceId !== "function" || typeof ids.newSpanId !== "function")
+    ) {
+      throw new TypeError(
+        "Cannot make ActivitySource: idGenerator must have newTraceId() and newSpanId()",
+      );
+    }
+    this.name = name;
+    this.version = opts.version === "" ? undefined : opts.version;
+    this.tags = Object.freeze(toTagList(opts.tags, "source"));
+    this.#time = clock ? timeBase(clock) : DEFAULT_TIME_BASE;
+    this.#ids = ids ?? randomIdGenerator;
+    allSources.add(this);
+    for (const listener of allListeners) this.#consider(listener);
+  }
+
+  /**
+   * Registers a listener with every source, present and future, as .NET's
+   * `ActivitySource.AddActivityListener`.
+   *
+   * @param listener The listener.
+   * @returns A handle whose `remove()` (or `using`) unregisters it.
+   * @throws {TypeError} When the listener is not an object.
+   *
+   * @example
+   * ```ts
+   * import { ActivitySource } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * const source = new ActivitySource("Lib");
+   * const registration = ActivitySource.addActivityListener({ sample: () => "propagationData" });
+   * const activity = source.startActivity("Work");
+   * assert.equal(activity?.isAllDataRequested, false);
+   * registration.remove();
+   * assert.equal(source.startActivity("Work"), undefined);
+   * ```
+   */
+  static addActivityListener(listener: ActivityListener): ListenerRegistration {
+    if (typeof listener !== "object" || listener === null) {
+      throw new TypeError("Cannot add activity listener: expected an object");
+    }
+    if (!allListeners.includes(listener)) {
+      allListeners.push(listener);
+      for (const source of allSources) source.#consider(listener);
+    }
+    const remove = () => ActivitySource.removeActivityListener(listener);
+    return { remove, [Symbol.dispose]: remove };
+  }
+
+  /**
+   * Unregisters a listener; activities it already heard start still tell it when they stop.
+   *
+   * @param listener The listener.
+   */
+  static removeActivityListener(listener: ActivityListener): void {
+    const at = allListeners.indexOf(listener);
+    if (at < 0) return;
+    allListeners.splice(at, 1);
+    for (const source of allSources) source.#drop(listener);
+  }
+
+  #consider(listener: ActivityListener): void {
+    let listens = true;
+    if (listener.shouldListenTo !== undefined) {
+      try {
+        listens = listener.shouldListenTo(this) === true;
+      } catch (error) {
+        listens = false;
+        reporter.report(listener, error, "ActivityListener.shouldListenTo");
+      }
+    }
+    if (listens) this.#setListeners([...this.#listeners, listener]);
+  }
+
+  #drop(listener: ActivityListener): void {
+    if (this.#listeners.includes(listener)) {
+      this.#setListeners(this.#listeners.filter((l) => l !== listener));
+    }
+  }
+
+  #setListeners(listeners: readonly ActivityListener[]): void {
+    this.#listeners = Object.freeze(listeners);
+    this.#samples = listeners.some((l) => l.sample !== undefined);
+    this.#limits = mergeLimits(listeners);
+  }
+
+  /**
+   * Whether any listener listens to this source.
+   *
+   * @returns `true` when at least one listener listens.
+   */
+  hasListeners(): boolean {
+    return this.#listeners.length > 0;
+  }
+
+  /**
+   * Starts an activity, unless no listener samples it. The activity is not made current; use
+   * {@linkcode ActivitySource.startActiveActivity} for that.
+   *
+   * @param name The activity's name.
+   * @param options Kind, parent (or `root`), tags, links and start time.
+   * @returns The started activity, or `undefined` when no listener samples it.
+   *
+   * @example A child of the current activity, and a new root
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * const source = new ActivitySource("App");
+   * source.startActiveActivity("Parent", (parent) => {
+   *   using child = source.startActivity("Child");
+   *   using root = source.startActivity("Root", { root: true });
+   *   assert.equal(child?.parentSpanId, parent?.spanId);
+   *   assert.equal(root?.parentSpanId, undefined);
+   * });
+   * ```
+   */
+  startActivity(name: string, options?: StartActivityOptions): Activity | undefined {
+    const listeners = this.#listeners;
+    if (listeners.length === 0) return undefined;
+    if (typeof name !== "string") name = safeString(name);
+
+    let kind: ActivityKind = "internal";
+    let parentActivity: Activity | undefined;
+    let parentContext: ActivityContext | undefined;
+    let links: readonly ActivityLink[] = EMPTY_LINKS;
+    let tags: [string, unknown][] = [];
+    let startTicks: number | undefined;
+    if (options !== undefined) {
+      if (options.kind !== undefined && KINDS.has(options.kind)) kind = options.kind;
+      const parent = options.parent;
+      if (parent instanceof Activity) {
+        parentActivity = parent;
+      } else if (parent instanceof ActivityContext) {
+        parentContext = parent;
+      } else if (options.root !== true) {
+        parentActivity = Activity.current;
+      }
+      if (Array.isArray(options.links)) links = options.links;
+      if (options.tags !== undefined) {
+        try {
+          tags = toTagList(options.tags, "start");
+        } catch (error) {
+          reporter.report(this, error, `ActivitySource.startActivity("${name}") tags`);
+        }
+      }
+      if (options.startTime !== undefined) startTicks = toTicks(this.#time, options.startTime);
+    } else {
+      parentActivity = Activity.current;
+    }
+
+    let traceId: string;
+    let parentSpanId: string | undefined;
+    let parentFlags: number;
+    let traceState: string | undefined;
+    if (parentActivity !== undefined) {
+      traceId = parentActivity.traceId;
+      parentSpanId = parentActivity.spanId;
+      parentFlags = parentActivity.traceFlags;
+      traceState = parentActivity.traceState;
+    } else if (parentContext !== undefined) {
+      traceId = parentContext.traceId;
+      parentSpanId = parentContext.spanId;
+      parentFlags = parentContext.traceFlags;
+      traceState = parentContext.traceState;
+    } else {
+      traceId = this.#ids.newTraceId();
+      parentFlags = TRACE_FLAG_RANDOM_TRACE_ID;
+    }
+
+    let result = 0;
+    let samplingTags: [string, unknown][] | undefined;
+    if (this.#samples) {
+      const creation: ActivityCreationOptions = {
+        source: this,
+        name,
+        kind,
+        parent: parentActivity !== undefined ? parentActivity.context : parentContext,
+        traceId,
+        tags,
+        links,
+        samplingTags: [],
+        traceState,
+      };
+      for (let i = 0; i < listeners.length; i++) {
+        const listener = listeners[i]!;
+        if (listener.sample === undefined) continue;
+        let answer: ActivitySamplingResult;
+        try {
+          answer = listener.sample(creation);
+        } catch (error) {
+          reporter.report(listener, error, "ActivityListener.sample");
+          continue;
+        }
+        const rank = RANK[answer];
+        if (rank > result) result = rank;
+      }
+      if (result === 0) return undefined;
+      samplingTags = creation.samplingTags;
+      traceState = typeof creation.traceState === "string" && creation.traceState !== ""
+        ? creation.traceState
+        : undefined;
+    } else {
+      return undefined;
+    }
+    if (samplingTags.length > 0) tags.push(...samplingTags);
+
+    const flags = (parentFlags & TRACE_FLAG_RANDOM_TRACE_ID) |
+      (result === 3 ? TRACE_FLAG_RECORDED : 0);
+    const activity = createActivity({
+      source: this,
+      name,
+      kind,
+      traceId,
+      spanId: this.#ids.newSpanId(),
+      parentSpanId,
+      parent: parentActivity,
+      hasRemoteParent: parentContext !== undefined && parentContext.isRemote,
+      traceFlags: flags,
+      traceState,
+      allData: result >= 2,
+      tags: result >= 2 ? tags : [],
+      links: result >= 2 ? links : undefined,
+      startTicks: startTicks ?? nowTicks(this.#time),
+      time: this.#time,
+      limits: this.#limits,
+      listeners,
+    });
+    for (let i = 0; i < listeners.length; i++) {
+      const listener = listeners[i]!;
+      if (listener.activityStarted === undefined) continue;
+      try {
+        listener.activityStarted(activity);
+      } catch (error) {
+        reporter.report(listener, error, "ActivityListener.activityStarted");
+      }
+    }
+    return activity;
+  }
+
+  /**
+   * Starts an activity, makes it current for the callback, and stops it when the callback
+   * returns or its promise settles. An exception is recorded (an `exception` event and status
+   * `"error"`) and rethrown. When no listener samples the activity, the callback gets
+   * `undefined` (and, with `root: true`, runs with no current activity).
+   *
+   * @param name The activity's name.
+   * @param fn The callback; it receives the activity or `undefined`.
+   * @returns What the callback returns (a promise stays a promise).
+   *
+   * @example
+   * ```ts
+   * import { Activity, ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * const source = new ActivitySource("App");
+   * const answer = await source.startActiveActivity("Compute", async (activity) => {
+   *   await Promise.resolve();
+   *   assert.equal(Activity.current, activity);
+   *   return 42;
+   * });
+   * assert.equal(answer, 42);
+   * ```
+   */
+  startActiveActivity<R>(name: string, fn: (activity: Activity | undefined) => R): R;
+  /**
+   * Starts an activity with options, makes it current for the callback, and stops it when the
+   * callback returns or its promise settles.
+   *
+   * @param name The activity's name.
+   * @param options Kind, parent (or `root`), tags, links and start time.
+   * @param fn The callback; it receives the activity or `undefined`.
+   * @returns What the callback returns (a promise stays a promise).
+   */
+  startActiveActivity<R>(
+    name: string,
+    options: StartActivityOptions,
+    fn: (activity: Activity | undefined) => R,
+  ): R;
+  startActiveActivity<R>(
+    name: string,
+    optionsOrFn: StartActivityOptions | ((activity: Activity | undefined) => R),
+    maybeFn?: (activity: Activity | undefined) => R,
+  ): R {
+    const fn = typeof optionsOrFn === "function" ? optionsOrFn : maybeFn;
+    const options = typeof optionsOrFn === "function" ? undefined : optionsOrFn;
+    if (typeof fn !== "function") {
+      throw new TypeError("Cannot start active activity: the last argument must be a function");
+    }
+    const activity = this.startActivity(name, options);
+    if (activity === undefined) {
+      return options?.root === true ? Activity.run(null, () => fn(undefined)) : fn(undefined);
+    }
+    return Activity.run(activity, () => {
+      let result: R;
+      try {
+        result = fn(activity);
+      } catch (error) {
+        fail(activity, error);
+        throw error;
+      }
+      if (isPromiseLike(result)) {
+        return result.then(
+          (value) => {
+            activity.stop();
+            return value;
+          },
+          (error: unknown) => {
+            fail(activity, error);
+            throw error;
+          },
+        ) as R;
+      }
+      activity.stop();
+      return result;
+    });
+  }
+
+  /** Unregisters the source: it starts no more activities. */
+  [Symbol.dispose](): void {
+    allSources.delete(this);
+    this.#setListeners([]);
+  }
+}
+
+function fail(activity: Activity, error: unknown): void {
+  activity.recordException(error);
+  activity.setStatus("error", error instanceof Error ? error.message : safeString(error));
+  activity.stop();
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
+}
+
+function mergeLimits(listeners: readonly ActivityListener[]): ActivityLimits {
+  let merged: { -readonly [K in keyof ActivityLimits]: number } | undefined;
+  for (const listener of listeners) {
+    const limits = listener.limits;
+    if (limits === undefined) continue;
+    if (merged === undefined) {
+      merged = { ...DEFAULT_LIMITS, ...withoutUndefined(limits) };
+      continue;
+    }
+    for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ActivityLimits)[]) {
+      merged[key] = Math.max(merged[key], limits[key] ?? DEFAULT_LIMITS[key]);
+    }
+  }
+  return merged === undefined ? DEFAULT_LIMITS : Object.freeze(merged);
+}
+
+function withoutUndefined(limits: Partial<ActivityLimits>): Partial<ActivityLimits> {
+  const out: Partial<Record<keyof ActivityLimits, number>> = {};
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ActivityLimits)[]) {
+    const value = limits[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
