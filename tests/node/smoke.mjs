@@ -1,0 +1,45 @@
+// Runs the bundled module on Node.js: the fan-out, with the current activity carried by
+// AsyncLocalStorage across timers. `.ci/run` bundles mod.ts next to this file as mod.js.
+import assert from "node:assert/strict";
+import {
+  Activity,
+  ActivityLink,
+  ActivitySource,
+  contextBackend,
+  createTracerProviderBuilder,
+  InMemoryExporter,
+} from "./mod.js";
+
+assert.equal(contextBackend, "AsyncLocalStorage");
+const exporter = new InMemoryExporter();
+const source = new ActivitySource("MyCompany.MyApplication");
+const provider = createTracerProviderBuilder()
+  .addSource("MyCompany.MyApplication")
+  .addInMemoryExporter(exporter)
+  .build();
+
+let orchestrator;
+await source.startActiveActivity("OrchestratingActivity", async (activity) => {
+  orchestrator = activity;
+  const links = [new ActivityLink(Activity.current.context)];
+  await Promise.all([1, 2, 3].map((n) =>
+    source.startActiveActivity(`FannedOutActivity ${n}`, { links, root: true }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 3 - n));
+      assert.equal(Activity.current.displayName, `FannedOutActivity ${n}`);
+    })
+  ));
+  source.startActivity("WrapUp")?.stop();
+});
+await provider.shutdown();
+
+const names = exporter.activities.map((a) => a.displayName);
+assert.deepEqual(names.slice(3), ["WrapUp", "OrchestratingActivity"]);
+const fannedOut = exporter.activities.slice(0, 3);
+assert.equal(new Set(fannedOut.map((a) => a.traceId)).size, 3);
+for (const activity of fannedOut) {
+  assert.notEqual(activity.traceId, orchestrator.traceId);
+  assert.deepEqual(activity.links.map((l) => l.context.spanId), [orchestrator.spanId]);
+}
+assert.equal(exporter.activities[3].parentSpanId, orchestrator.spanId);
+assert.equal(Activity.current, undefined);
+console.log("Node.js smoke test: the bundled module ran the fan-out correctly");
