@@ -34,10 +34,16 @@ export function nowTicks(base: TimeBase): number {
   return Math.round((base.fractionMs + base.clock.now()) * 10_000);
 }
 
-/** Converts a `Date` or epoch milliseconds to ticks of a time base; `undefined` when invalid. */
+/** The largest distance from the epoch, in ms, that a `Date` can hold. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Converts a `Date` or epoch milliseconds to ticks of a time base; `undefined` when invalid or
+ * outside the range of a `Date` (such a time could not be printed).
+ */
 export function toTicks(base: TimeBase, time: Date | number): number | undefined {
   const ms = time instanceof Date ? time.getTime() : time;
-  if (typeof ms !== "number" || !Number.isFinite(ms)) return undefined;
+  if (typeof ms !== "number" || !(Math.abs(ms) <= MAX_DATE_MS)) return undefined;
   return Math.round((ms - base.originMs) * 10_000);
 }
 

@@ -187,6 +187,7 @@ export class ActivityContext {
     this.traceFlags = traceFlags;
     this.traceState = cleanTraceState(options.traceState);
     this.isRemote = options.isRemote === true;
+    Object.freeze(this);
   }
 
   /**

@@ -1,14 +1,16 @@
 // Runs the bundled module on Node.js: the fan-out, with the current activity carried by
 // AsyncLocalStorage across timers. `.ci/run` bundles mod.ts next to this file as mod.js.
 import assert from "node:assert/strict";
-import {
+// The bundle is made by .ci/run; a computed specifier keeps type checkers from resolving it.
+const bundle = new URL("./mod.js", import.meta.url).href;
+const {
   Activity,
   ActivityLink,
   ActivitySource,
   contextBackend,
   createTracerProviderBuilder,
   InMemoryExporter,
-} from "./mod.js";
+} = await import(bundle);
 
 assert.equal(contextBackend, "AsyncLocalStorage");
 const exporter = new InMemoryExporter();
@@ -22,12 +24,14 @@ let orchestrator;
 await source.startActiveActivity("OrchestratingActivity", async (activity) => {
   orchestrator = activity;
   const links = [new ActivityLink(Activity.current.context)];
-  await Promise.all([1, 2, 3].map((n) =>
-    source.startActiveActivity(`FannedOutActivity ${n}`, { links, root: true }, async () => {
-      await new Promise((resolve) => setTimeout(resolve, 3 - n));
-      assert.equal(Activity.current.displayName, `FannedOutActivity ${n}`);
-    })
-  ));
+  await Promise.all(
+    [1, 2, 3].map((n) =>
+      source.startActiveActivity(`FannedOutActivity ${n}`, { links, root: true }, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 3 - n));
+        assert.equal(Activity.current.displayName, `FannedOutActivity ${n}`);
+      })
+    ),
+  );
   source.startActivity("WrapUp")?.stop();
 });
 await provider.shutdown();

@@ -1,0 +1,434 @@
+import assert from "node:assert/strict";
+import { mock } from "node:test";
+import {
+  type Activity,
+  type ActivityExporter,
+  type ActivityProcessor,
+  ActivitySource,
+  AlwaysOffSampler,
+  ConsoleExporter,
+  createTracerProviderBuilder,
+  InMemoryExporter,
+  type ProcessorContext,
+  Resource,
+  SimpleProcessor,
+  TracerProvider,
+} from "../mod.ts";
+
+let counter = 0;
+function uniqueName(prefix = "ProviderTest"): string {
+  return `${prefix}${++counter}`;
+}
+
+/** An exporter whose exports finish only when the test says so. */
+class SlowExporter implements ActivityExporter {
+  readonly exported: string[] = [];
+  readonly calls: string[] = [];
+  #waiting: (() => void)[] = [];
+  export(activities: readonly Activity[]): Promise<void> {
+    return new Promise((resolve) => {
+      this.#waiting.push(() => {
+        for (const a of activities) this.exported.push(a.displayName);
+        resolve();
+      });
+    });
+  }
+  /** Finishes every export under way, after a timer. */
+  finishSoon(): void {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    setTimeout(() => waiting.forEach((finish) => finish()), 5);
+  }
+  forceFlush(): void {
+    this.calls.push("forceFlush");
+  }
+  shutdown(): void {
+    this.calls.push("shutdown");
+  }
+}
+
+Deno.test("TracerProviderBuilder.addSource() matches names with wildcards, ignoring case", async (t) => {
+  const heard = (pattern: string, name: string): boolean => {
+    using _provider = createTracerProviderBuilder().addSource(pattern).build();
+    const source = new ActivitySource(name);
+    const activity = source.startActivity("Probe");
+    activity?.stop();
+    source[Symbol.dispose]();
+    return activity !== undefined;
+  };
+  const prefix = uniqueName("Wild");
+  const cases: [pattern: string, name: string, expected: boolean][] = [
+    [`${prefix}.MyApplication`, `${prefix}.MyApplication`, true],
+    [`${prefix}.MyApplication`, `${prefix}.MyApplication2`, false],
+    [`${prefix}.MyApplication`, `${prefix.toUpperCase()}.MYAPPLICATION`, true],
+    [`${prefix.toLowerCase()}.*`, `${prefix}.Orders`, true],
+    [`${prefix}.*`, `${prefix}.`, true],
+    [`${prefix}.*`, `${prefix}.Orders.Deep`, true],
+    [`${prefix}.*`, `${prefix}X.Orders`, false],
+    [`${prefix}.*`, `Other.${prefix}.Orders`, false],
+    [`${prefix}*App`, `${prefix}.CoolApp`, true],
+    [`${prefix}*App`, `${prefix}.CoolApps`, false],
+    [`${prefix}.A+B`, `${prefix}.A+B`, true],
+    [`${prefix}.A+B`, `${prefix}.AAB`, false],
+    [`${prefix}.(x)?`, `${prefix}.(x)?`, true],
+    [`${prefix}.(x)?`, `${prefix}.x`, false],
+  ];
+  for (const [pattern, name, expected] of cases) {
+    await t.step(`"${pattern}" ${expected ? "matches" : "does not match"} "${name}"`, () => {
+      assert.equal(heard(pattern, name), expected);
+    });
+  }
+  await t.step("several names, in one call or several", () => {
+    const a = uniqueName(), b = uniqueName(), c = uniqueName();
+    const exporter = new InMemoryExporter();
+    using _provider = createTracerProviderBuilder().addSource(a, b).addSource(c)
+      .addInMemoryExporter(exporter).build();
+    for (const name of [a, b, c, uniqueName()]) {
+      const source = new ActivitySource(name);
+      source.startActivity(name)?.stop();
+      source[Symbol.dispose]();
+    }
+    assert.deepEqual(exporter.activities.map((x) => x.displayName), [a, b, c]);
+  });
+  await t.step("no source added: the provider hears nothing", () => {
+    using _provider = createTracerProviderBuilder().build();
+    const source = new ActivitySource(uniqueName());
+    assert.equal(source.startActivity("Unheard"), undefined);
+    source[Symbol.dispose]();
+  });
+  await t.step("a source made before the provider is heard too", () => {
+    const source = new ActivitySource(uniqueName());
+    assert.equal(source.startActivity("Before"), undefined);
+    using _provider = createTracerProviderBuilder().addSource(source.name).build();
+    assert.ok(source.startActivity("After"));
+    source[Symbol.dispose]();
+  });
+});
+
+Deno.test("TracerProvider.shutdown() is idempotent and loses nothing stopped before it", async () => {
+  const exporter = new SlowExporter();
+  const name = uniqueName();
+  const provider = createTracerProviderBuilder().addSource(name).addExporter(exporter).build();
+  const source = new ActivitySource(name);
+  source.startActivity("Before")?.stop();
+  const running = source.startActivity("Running")!;
+  const first = provider.shutdown();
+  const second = provider.shutdown();
+  assert.equal(first, second);
+  assert.equal(provider.isShutdown, true);
+  running.stop(); // stopped after shutdown: not exported
+  assert.equal(source.startActivity("After"), undefined);
+  let settled = false;
+  first.then(() => settled = true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(settled, false); // still waiting for the export of "Before"
+  exporter.finishSoon();
+  await first;
+  assert.deepEqual(exporter.exported, ["Before"]);
+  assert.deepEqual(exporter.calls, ["forceFlush", "shutdown"]);
+  await provider.shutdown();
+  assert.deepEqual(exporter.calls, ["forceFlush", "shutdown"]);
+  source[Symbol.dispose]();
+});
+
+Deno.test("TracerProvider.forceFlush() waits for asynchronous exports", async () => {
+  const exporter = new SlowExporter();
+  const name = uniqueName();
+  await using provider = createTracerProviderBuilder().addSource(name).addExporter(exporter)
+    .build();
+  const source = new ActivitySource(name);
+  source.startActivity("One")?.stop();
+  source.startActivity("Two")?.stop();
+  assert.deepEqual(exporter.exported, []);
+  const flushed = provider.forceFlush();
+  exporter.finishSoon();
+  await flushed;
+  assert.deepEqual(exporter.exported, ["One", "Two"]);
+  assert.deepEqual(exporter.calls, ["forceFlush"]);
+  assert.equal(provider.isShutdown, false);
+  source[Symbol.dispose]();
+});
+
+Deno.test("TracerProvider works with `await using` and `using`", async (t) => {
+  await t.step("await using waits for the shutdown of asynchronous exporters", async () => {
+    const exporter = new SlowExporter();
+    const name = uniqueName();
+    const source = new ActivitySource(name);
+    let kept: TracerProvider | undefined;
+    {
+      await using provider = createTracerProviderBuilder().addSource(name).addExporter(exporter)
+        .build();
+      kept = provider;
+      source.startActivity("Inside")?.stop();
+      exporter.finishSoon();
+    }
+    assert.equal(kept.isShutdown, true);
+    assert.deepEqual(exporter.exported, ["Inside"]);
+    assert.deepEqual(exporter.calls, ["forceFlush", "shutdown"]);
+    source[Symbol.dispose]();
+  });
+  await t.step("using: a synchronous exporter has written everything", () => {
+    const written: string[] = [];
+    const name = uniqueName();
+    const source = new ActivitySource(name);
+    {
+      using _provider = createTracerProviderBuilder().addSource(name)
+        .addConsoleExporter({ write: (text) => written.push(text) }).build();
+      source.startActivity("Inside")?.stop();
+    }
+    assert.equal(written.length, 1);
+    assert.equal(source.startActivity("Outside"), undefined);
+    source[Symbol.dispose]();
+  });
+});
+
+Deno.test("TracerProvider hands processors what they should see", async (t) => {
+  await t.step("register, onStart and onEnd, for activities with all data only", () => {
+    const events: string[] = [];
+    let context: ProcessorContext | undefined;
+    const processor: ActivityProcessor = {
+      register: (c) => context = c,
+      onStart: (a) => events.push(`start ${a.displayName}`),
+      onEnd: (a) => events.push(`end ${a.displayName} recorded=${a.recorded}`),
+    };
+    const name = uniqueName();
+    using _provider = createTracerProviderBuilder()
+      .addSource(name)
+      .addProcessor(processor)
+      .setResource({ "service.name": "svc" })
+      .setSampler({
+        description: "ByName",
+        shouldSample: (o) => ({
+          decision: o.name === "Drop"
+            ? "drop"
+            : o.name === "Keep"
+            ? "recordOnly"
+            : "recordAndSample",
+        }),
+      })
+      .build();
+    assert.equal(context?.resource.get("service.name"), "svc");
+    const source = new ActivitySource(name);
+    for (const n of ["Drop", "Keep", "Record"]) source.startActivity(n, { root: true })?.stop();
+    assert.deepEqual(events, [
+      "start Keep",
+      "end Keep recorded=false",
+      "start Record",
+      "end Record recorded=true",
+    ]);
+    source[Symbol.dispose]();
+  });
+  await t.step("several processors each receive the activity, in order", () => {
+    const order: string[] = [];
+    const name = uniqueName();
+    using _provider = createTracerProviderBuilder()
+      .addSource(name)
+      .addProcessor({ onEnd: () => order.push("first") })
+      .addProcessor({ onEnd: () => order.push("second") })
+      .build();
+    const source = new ActivitySource(name);
+    source.startActivity("Work")?.stop();
+    assert.deepEqual(order, ["first", "second"]);
+    source[Symbol.dispose]();
+  });
+  await t.step("two providers on one source both export", () => {
+    const name = uniqueName();
+    const a = new InMemoryExporter(), b = new InMemoryExporter();
+    using _pa = createTracerProviderBuilder().addSource(name).addInMemoryExporter(a).build();
+    using _pb = createTracerProviderBuilder().addSource(name).addInMemoryExporter(b).build();
+    const source = new ActivitySource(name);
+    source.startActivity("Shared")?.stop();
+    assert.deepEqual([a.activities.length, b.activities.length], [1, 1]);
+    assert.equal(a.activities[0], b.activities[0]);
+    source[Symbol.dispose]();
+  });
+});
+
+Deno.test("TracerProvider reports each failing party once and goes on", async (t) => {
+  await t.step("a processor that throws", () => {
+    const reported: string[] = [];
+    const memory = new InMemoryExporter();
+    const name = uniqueName();
+    using _provider = createTracerProviderBuilder()
+      .addSource(name)
+      .addProcessor({
+        onStart: () => {
+          throw new Error("start broke");
+        },
+        onEnd: () => {
+          throw new Error("end broke");
+        },
+      })
+      .addInMemoryExporter(memory)
+      .setErrorHandler((error, where) => reported.push(`${where}: ${(error as Error).message}`))
+      .build();
+    const source = new ActivitySource(name);
+    source.startActivity("One")?.stop();
+    source.startActivity("Two")?.stop();
+    assert.equal(memory.activities.length, 2);
+    assert.equal(reported.length, 1);
+    assert.match(reported[0]!, /ActivityProcessor\.onStart.*start broke/);
+    source[Symbol.dispose]();
+  });
+  await t.step("an exporter that rejects; the failures are counted", async () => {
+    const reported: unknown[] = [];
+    const processor = new SimpleProcessor({
+      export: () => Promise.reject(new Error("network down")),
+    });
+    const name = uniqueName();
+    const provider = createTracerProviderBuilder()
+      .addSource(name)
+      .addProcessor(processor)
+      .setErrorHandler((error) => reported.push(error))
+      .build();
+    const source = new ActivitySource(name);
+    source.startActivity("One")?.stop();
+    source.startActivity("Two")?.stop();
+    await provider.forceFlush();
+    assert.equal(processor.failedExportCount, 2);
+    assert.equal(reported.length, 1);
+    assert.equal((reported[0] as Error).message, "network down");
+    await provider.shutdown();
+    source[Symbol.dispose]();
+  });
+  await t.step("an exporter whose flush and shutdown throw: both promises resolve", async () => {
+    const reported: unknown[] = [];
+    const name = uniqueName();
+    const provider = createTracerProviderBuilder()
+      .addSource(name)
+      .addExporter({
+        export: () => {},
+        forceFlush: () => {
+          throw new Error("flush broke");
+        },
+        shutdown: () => Promise.reject(new Error("shutdown broke")),
+      })
+      .setErrorHandler((error) => reported.push(error))
+      .build();
+    await provider.forceFlush();
+    await provider.shutdown();
+    assert.equal(reported.length, 1); // the same exporter: reported once
+  });
+  await t.step("an error handler that throws falls back to stderr", () => {
+    const errors = mock.method(console, "error", () => {});
+    try {
+      const name = uniqueName();
+      using _provider = createTracerProviderBuilder()
+        .addSource(name)
+        .addConsoleExporter({
+          write: () => {
+            throw new Error("write broke");
+          },
+        })
+        .setErrorHandler(() => {
+          throw new Error("handler broke");
+        })
+        .build();
+      const source = new ActivitySource(name);
+      source.startActivity("Work")?.stop();
+      assert.equal(errors.mock.callCount(), 1);
+      assert.match(String(errors.mock.calls[0]?.arguments[0]), /write broke/);
+      source[Symbol.dispose]();
+    } finally {
+      errors.mock.restore();
+    }
+  });
+});
+
+Deno.test("TracerProviderBuilder.setSampler() with AlwaysOffSampler creates no root", () => {
+  const exporter = new InMemoryExporter();
+  const name = uniqueName();
+  using _provider = createTracerProviderBuilder().addSource(name)
+    .setSampler(new AlwaysOffSampler()).addInMemoryExporter(exporter).build();
+  const source = new ActivitySource(name);
+  assert.equal(source.startActivity("Root"), undefined);
+  source[Symbol.dispose]();
+});
+
+Deno.test("TracerProviderBuilder.setLimits() checks the limits", () => {
+  const builder = createTracerProviderBuilder();
+  assert.throws(() => builder.setLimits({ tags: 1 } as never), {
+    name: "TypeError",
+    message: "Cannot set limits: unknown limit 'tags'",
+  });
+  for (const bad of [-1, 1.5, NaN, -Infinity]) {
+    assert.throws(() => builder.setLimits({ tagCount: bad }), RangeError, String(bad));
+  }
+  assert.throws(() => builder.setLimits(null as never), TypeError);
+  assert.equal(builder.setLimits({ tagValueLength: Infinity, linkCount: 0 }), builder);
+});
+
+Deno.test("TracerProviderBuilder rejects arguments of the wrong shape", () => {
+  const b = createTracerProviderBuilder();
+  const bad: [string, () => unknown][] = [
+    ["empty source name", () => b.addSource("")],
+    ["number source name", () => b.addSource(1 as unknown as string)],
+    ["processor without onEnd", () => b.addProcessor({} as never)],
+    ["exporter without export", () => b.addExporter({} as never)],
+    ["in-memory target", () => b.addInMemoryExporter("list" as never)],
+    ["console write", () => b.addConsoleExporter({ write: 1 as never })],
+    ["sampler", () => b.setSampler({} as never)],
+    ["error handler", () => b.setErrorHandler("stderr" as never)],
+    ["service name", () => b.setServiceName("")],
+    ["resource", () => b.setResource("a=1" as never)],
+    ["provider sampler", () => new TracerProvider({ sampler: {} as never })],
+    ["provider resource", () => new TracerProvider({ resource: {} as never })],
+    ["provider sources", () => new TracerProvider({ sources: [""] })],
+    ["provider processors", () => new TracerProvider({ processors: [{}] as never })],
+    ["provider onError", () => new TracerProvider({ onError: 1 as never })],
+    ["simple processor", () => new SimpleProcessor({} as never)],
+  ];
+  for (const [what, call] of bad) assert.throws(call, TypeError, what);
+});
+
+Deno.test("Resource keeps attributes in order, each key once", async (t) => {
+  await t.step("a later duplicate wins; null removes", () => {
+    const r = new Resource([["a", 1], ["b", 2], ["a", 3], ["b", null], ["c", "x"]] as [
+      string,
+      number | string | null,
+    ][]);
+    assert.deepEqual(r.attributes, [["a", 3], ["c", "x"]]);
+    assert.equal(r.get("a"), 3);
+    assert.equal(r.get("b"), undefined);
+    assert.ok(Object.isFrozen(r.attributes));
+  });
+  await t.step("merge(): the other resource wins", () => {
+    const merged = new Resource({ "service.name": "a", x: 1 }).merge(
+      new Resource({ "service.name": "b" }),
+    );
+    assert.deepEqual(merged.attributes, [["service.name", "b"], ["x", 1]]);
+    assert.deepEqual(Resource.empty.attributes, []);
+  });
+  await t.step("the builder merges setResource and setServiceName", () => {
+    const name = uniqueName();
+    using provider = createTracerProviderBuilder()
+      .addSource(name)
+      .setResource({ "service.name": "first", "host.name": "h1" })
+      .setServiceName("checkout", "2.0.0")
+      .setResource(new Resource({ "deployment.environment": "test" }))
+      .build();
+    assert.deepEqual(provider.resource.attributes, [
+      ["service.name", "checkout"],
+      ["host.name", "h1"],
+      ["service.version", "2.0.0"],
+      ["deployment.environment", "test"],
+    ]);
+  });
+  await t.step("the console exporter prints the provider's resource", () => {
+    const written: string[] = [];
+    const name = uniqueName();
+    using _provider = createTracerProviderBuilder()
+      .addSource(name)
+      .addExporter(new ConsoleExporter({ write: (text) => written.push(text) }))
+      .setServiceName("OrderService")
+      .build();
+    const source = new ActivitySource(name);
+    source.startActivity("Work")?.stop();
+    assert.ok(
+      written[0]!.endsWith(
+        "\nResource associated with Activity:\n    service.name: OrderService\n\n",
+      ),
+    );
+    source[Symbol.dispose]();
+  });
+});
