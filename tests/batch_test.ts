@@ -1,0 +1,564 @@
+// BatchProcessor: timing (a fake clock injected through `timers`, and node:test's mock.timers
+// for the runtime's own timers), the bounded queue and its dropped count, flush and shutdown,
+// the export timeout, retries, and the "nothing lost" guarantee over 100,000 activities.
+
+import assert from "node:assert/strict";
+import { mock } from "node:test";
+import {
+  type Activity,
+  type ActivityExporter,
+  ActivitySource,
+  BatchProcessor,
+  type BatchProcessorOptions,
+  type BatchTimers,
+  createTracerProviderBuilder,
+  InMemoryExporter,
+  RetryableExportError,
+  type TracerProvider,
+} from "../mod.ts";
+
+/** A clock that moves only when told; timers fire in time order. */
+class FakeTimers implements BatchTimers {
+  now = 0;
+  #next = 1;
+  readonly #timers = new Map<number, { at: number; callback: () => void }>();
+
+  setTimeout(callback: () => void, delay: number): number {
+    const id = this.#next++;
+    this.#timers.set(id, { at: this.now + delay, callback });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.#timers.delete(handle as number);
+  }
+
+  /** Timers waiting to fire. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /** Moves the clock by `ms`, firing due timers in order and letting promises settle. */
+  async advance(ms: number): Promise<void> {
+    const end = this.now + ms;
+    for (;;) {
+      await settle();
+      let due: [number, { at: number; callback: () => void }] | undefined;
+      for (const entry of this.#timers) {
+        if (entry[1].at <= end && (due === undefined || entry[1].at < due[1].at)) due = entry;
+      }
+      if (due === undefined) break;
+      this.#timers.delete(due[0]);
+      this.now = due[1].at;
+      due[1].callback();
+    }
+    this.now = end;
+    await settle();
+  }
+}
+
+/** Lets every pending promise callback run (one real macrotask turn). */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+let sourceCounter = 0;
+
+/** A provider with one batch processor, a source it listens to, and the reported errors. */
+function setup(exporter: ActivityExporter, options: BatchProcessorOptions = {}): {
+  batch: BatchProcessor;
+  provider: TracerProvider;
+  source: ActivitySource;
+  errors: [unknown, string][];
+  end: (count: number) => void;
+} {
+  const name = `Batch.Test.${++sourceCounter}`;
+  const errors: [unknown, string][] = [];
+  const batch = new BatchProcessor(exporter, options);
+  const provider = createTracerProviderBuilder()
+    .addSource(name)
+    .addProcessor(batch)
+    .setEnvironment(false)
+    .setErrorHandler((error, where) => errors.push([error, where]))
+    .build();
+  const source = new ActivitySource(name);
+  const end = (count: number) => {
+    for (let i = 0; i < count; i++) source.startActivity(`Work ${i}`)?.stop();
+  };
+  return { batch, provider, source, errors, end };
+}
+
+/** An exporter that records each call's batch size. */
+class CountingExporter implements ActivityExporter {
+  readonly calls: number[] = [];
+  readonly activities: Activity[] = [];
+  forceFlush?: () => void;
+  shutdown?: () => void;
+  export(activities: readonly Activity[]): void {
+    this.calls.push(activities.length);
+    this.activities.push(...activities);
+  }
+}
+
+Deno.test("BatchProcessor exports a partial batch after the scheduled delay, not before", async () => {
+  const timers = new FakeTimers();
+  const exporter = new CountingExporter();
+  const { provider, end } = setup(exporter, { timers, scheduledDelayMillis: 5000 });
+  end(3);
+  await timers.advance(4999);
+  assert.deepEqual(exporter.calls, []);
+  await timers.advance(1);
+  assert.deepEqual(exporter.calls, [3]);
+  assert.equal(timers.pending, 0);
+  end(2);
+  await timers.advance(5000);
+  assert.deepEqual(exporter.calls, [3, 2]);
+  await provider.shutdown();
+});
+
+Deno.test("BatchProcessor exports a full batch at once, without waiting for the delay", async () => {
+  const timers = new FakeTimers();
+  const exporter = new CountingExporter();
+  const { batch, provider, end } = setup(exporter, { timers, maxExportBatchSize: 4 });
+  end(9);
+  await settle();
+  assert.deepEqual(exporter.calls, [4, 4]);
+  assert.equal(batch.queueLength, 1);
+  await timers.advance(5000);
+  assert.deepEqual(exporter.calls, [4, 4, 1]);
+  await provider.shutdown();
+});
+
+Deno.test("BatchProcessor hands a synchronous burst larger than the queue to a synchronous exporter", async () => {
+  const timers = new FakeTimers();
+  const exporter = new CountingExporter();
+  const { batch, provider, end } = setup(exporter, { timers });
+  end(10_000);
+  // 19 full batches went during the burst; 272 wait for the delay; nothing was dropped.
+  assert.equal(exporter.calls.length, 19);
+  assert.ok(exporter.calls.every((size) => size === 512));
+  assert.equal(batch.queueLength, 10_000 - 19 * 512);
+  assert.equal(batch.droppedCount, 0);
+  await timers.advance(5000);
+  assert.equal(exporter.activities.length, 10_000);
+  assert.equal(new Set(exporter.activities).size, 10_000);
+  await provider.shutdown();
+});
+
+Deno.test("BatchProcessor runs one export at a time", async () => {
+  const timers = new FakeTimers();
+  let running = 0;
+  let maxRunning = 0;
+  const releases: (() => void)[] = [];
+  const sizes: number[] = [];
+  const exporter: ActivityExporter = {
+    export(activities) {
+      sizes.push(activities.length);
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      return new Promise<void>((resolve) =>
+        releases.push(() => {
+          running--;
+          resolve();
+        })
+      );
+    },
+  };
+  const { provider, end } = setup(exporter, { timers, maxExportBatchSize: 2 });
+  end(6);
+  await settle();
+  assert.deepEqual(sizes, [2]);
+  releases.shift()!();
+  await settle();
+  assert.deepEqual(sizes, [2, 2]);
+  releases.shift()!();
+  await settle();
+  releases.shift()!();
+  await settle();
+  assert.deepEqual(sizes, [2, 2, 2]);
+  assert.equal(maxRunning, 1);
+  await provider.shutdown();
+});
+
+Deno.test("BatchProcessor drops and counts when the queue is full, reporting once per burst", async (t) => {
+  const timers = new FakeTimers();
+  let release: (() => void) | undefined;
+  const received: Activity[] = [];
+  const exporter: ActivityExporter = {
+    export(activities) {
+      received.push(...activities);
+      return new Promise<void>((resolve) => release = resolve);
+    },
+  };
+  const { batch, provider, errors, end } = setup(exporter, {
+    timers,
+    maxQueueSize: 10,
+    maxExportBatchSize: 5,
+  });
+
+  await t.step("the first batch is taken out, then ten fill the queue, seven are dropped", () => {
+    end(5); // exported at once: the export hangs until released
+    end(17);
+    assert.equal(batch.queueLength, 10);
+    assert.equal(batch.droppedCount, 7);
+    assert.deepEqual(batch.droppedByReason, {
+      queueFull: 7,
+      exportFailed: 0,
+      timedOut: 0,
+      afterShutdown: 0,
+    });
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]![1], "BatchProcessor queue");
+    assert.match(String(errors[0]![0]), /10 activities are waiting for export/);
+  });
+
+  await t.step("the same burst is not reported again", () => {
+    end(3);
+    assert.equal(batch.droppedCount, 10);
+    assert.equal(errors.length, 1);
+  });
+
+  await t.step("once the queue drains to half, a new burst is reported again", async () => {
+    release!();
+    await settle(); // the next batch of 5 is taken: 5 left, half of 10
+    assert.equal(batch.queueLength, 5);
+    end(6);
+    assert.equal(batch.droppedCount, 11);
+    assert.equal(errors.length, 2);
+  });
+
+  await t.step("shutdown exports what was queued; the total is exact", async () => {
+    const done = provider.shutdown();
+    while (release !== undefined) {
+      const r = release;
+      release = undefined;
+      r();
+      await settle();
+    }
+    await done;
+    // 31 handed over: 5 + 10 + 5 queued, 11 dropped, and the 5 queued last
+    assert.equal(received.length, 20);
+    assert.equal(new Set(received).size, 20);
+    assert.equal(received.length + batch.droppedCount, 5 + 17 + 3 + 6);
+    assert.equal(batch.exportedCount, received.length);
+  });
+});
+
+Deno.test("BatchProcessor.forceFlush() exports everything queued, in batches", async () => {
+  const timers = new FakeTimers();
+  const exporter = new CountingExporter();
+  let exporterFlushes = 0;
+  exporter.forceFlush = () => {
+    exporterFlushes++;
+  };
+  const { batch, provider, end } = setup(exporter, { timers });
+  end(1000);
+  // 512 went at once; 488 wait for the 5 s delay
+  await settle();
+  assert.deepEqual(exporter.calls, [512]);
+  await batch.forceFlush();
+  assert.deepEqual(exporter.calls, [512, 488]);
+  assert.equal(exporterFlushes, 1);
+  assert.equal(timers.pending, 0);
+  // With nothing queued, a flush exports nothing and only flushes the exporter.
+  await batch.forceFlush();
+  assert.deepEqual(exporter.calls, [512, 488]);
+  assert.equal(exporterFlushes, 2);
+  await provider.shutdown();
+});
+
+Deno.test("BatchProcessor.shutdown() delivers everything queued; twice, and after, are defined", async (t) => {
+  const timers = new FakeTimers();
+  const exporter = new CountingExporter();
+  let exporterShutdowns = 0;
+  exporter.forceFlush = () => {};
+  exporter.shutdown = () => {
+    exporterShutdowns++;
+  };
+  const { batch, provider, end, source } = setup(exporter, { timers });
+  end(700);
+
+  await t.step("shutdown exports all 700 and shuts the exporter down once", async () => {
+    const first = batch.shutdown();
+    const second = batch.shutdown();
+    assert.equal(first, second);
+    await first;
+    assert.equal(exporter.activities.length, 700);
+    assert.equal(exporterShutdowns, 1);
+    assert.equal(batch.isShutdown, true);
+    assert.equal(timers.pending, 0);
+  });
+
+  await t.step("an activity handed over after shutdown is counted as dropped", () => {
+    const late = source.startActivity("Late")!;
+    late.stop();
+    assert.equal(exporter.activities.length, 700);
+    assert.equal(batch.droppedByReason.afterShutdown, 1);
+    assert.equal(batch.droppedCount, 1);
+  });
+
+  await t.step("flush after shutdown resolves without exporting", async () => {
+    await batch.forceFlush();
+    assert.equal(exporter.activities.length, 700);
+    assert.equal(exporterShutdowns, 1);
+  });
+  await provider.shutdown();
+  assert.equal(exporterShutdowns, 1);
+});
+
+Deno.test("BatchProcessor cuts off an exporter that hangs at the export timeout", async () => {
+  const timers = new FakeTimers();
+  const calls: number[] = [];
+  const exporter: ActivityExporter = {
+    export(activities) {
+      calls.push(activities.length);
+      return calls.length === 1 ? new Promise<void>(() => {}) : undefined;
+    },
+  };
+  const { batch, provider, end, errors } = setup(exporter, {
+    timers,
+    maxExportBatchSize: 3,
+    exportTimeoutMillis: 30000,
+  });
+  end(5); // a batch of 3 goes at once and hangs; 2 wait
+  let flushed = false;
+  const flush = batch.forceFlush().then(() => flushed = true);
+  await timers.advance(29999);
+  assert.equal(flushed, false);
+  assert.deepEqual(calls, [3]);
+  await timers.advance(1);
+  await flush;
+  assert.deepEqual(calls, [3, 2]);
+  assert.equal(batch.droppedByReason.timedOut, 3);
+  assert.equal(batch.exportedCount, 2);
+  assert.equal(errors.length, 1);
+  assert.match(String(errors[0]![0]), /timed out after 30000 ms/);
+  await provider.shutdown();
+});
+
+Deno.test("BatchProcessor retries a retryable failure with a doubling delay, then drops", async (t) => {
+  await t.step("a RetryableExportError is retried after retryDelayMillis", async () => {
+    const timers = new FakeTimers();
+    let calls = 0;
+    const received: Activity[] = [];
+    const { batch, provider, end } = setup({
+      export(activities) {
+        if (++calls === 1) throw new RetryableExportError("Busy");
+        received.push(...activities);
+      },
+    }, { timers, maxExportBatchSize: 2, retryDelayMillis: 100 });
+    end(2);
+    await timers.advance(99);
+    assert.equal(calls, 1);
+    await timers.advance(1);
+    assert.equal(calls, 2);
+    assert.equal(received.length, 2);
+    assert.equal(batch.droppedCount, 0);
+    await provider.shutdown();
+  });
+
+  await t.step("retries stop after maxExportAttempts; the batch is counted once", async () => {
+    const timers = new FakeTimers();
+    const at: number[] = [];
+    const { batch, provider, end, errors } = setup({
+      export() {
+        at.push(timers.now);
+        return Promise.reject(Object.assign(new Error("Down"), { retryable: true }));
+      },
+    }, { timers, maxExportBatchSize: 2, retryDelayMillis: 100, maxExportAttempts: 4 });
+    end(2);
+    await timers.advance(10_000);
+    assert.deepEqual(at, [0, 100, 300, 700]);
+    assert.equal(batch.droppedByReason.exportFailed, 2);
+    assert.equal(errors.length, 1);
+    await provider.shutdown();
+  });
+
+  await t.step("retryAfterMillis replaces the backoff", async () => {
+    const timers = new FakeTimers();
+    const at: number[] = [];
+    const { provider, end } = setup({
+      export() {
+        at.push(timers.now);
+        if (at.length === 1) throw new RetryableExportError("429", { retryAfterMillis: 2500 });
+      },
+    }, { timers, maxExportBatchSize: 1 });
+    end(1);
+    await timers.advance(10_000);
+    assert.deepEqual(at, [0, 2500]);
+    await provider.shutdown();
+  });
+
+  await t.step("any other error drops the batch at once and is reported once", async () => {
+    const timers = new FakeTimers();
+    let calls = 0;
+    const { batch, provider, end, errors } = setup({
+      export() {
+        calls++;
+        throw new TypeError("Bad payload");
+      },
+    }, { timers, maxExportBatchSize: 1 });
+    end(3);
+    await timers.advance(10_000);
+    assert.equal(calls, 3);
+    assert.equal(batch.droppedByReason.exportFailed, 3);
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]![0]), /Bad payload/);
+    await provider.shutdown();
+  });
+});
+
+Deno.test("BatchProcessor loses nothing: 100,000 activities through a failing exporter arrive once or are counted", async () => {
+  const total = 100_000;
+  const timers = new FakeTimers();
+  const seen = new Set<string>();
+  let duplicates = 0;
+  let calls = 0;
+  const exporter: ActivityExporter = {
+    export(activities) {
+      calls++;
+      if (calls % 3 === 0) {
+        return Promise.reject(new RetryableExportError(`Call ${calls} fails`));
+      }
+      for (const activity of activities) {
+        if (seen.has(activity.spanId)) duplicates++;
+        seen.add(activity.spanId);
+      }
+      return Promise.resolve();
+    },
+  };
+  const { batch, provider, end } = setup(exporter, { timers, retryDelayMillis: 50 });
+  // Bursts of 1,500 with 100 ms between them fit the queue; then bursts of 3,000 overflow it.
+  let produced = 0;
+  while (produced < total) {
+    const burst = Math.min(produced < total / 2 ? 1500 : 3000, total - produced);
+    end(burst);
+    produced += burst;
+    await timers.advance(100);
+  }
+  const done = provider.shutdown();
+  let finished = false;
+  done.then(() => finished = true);
+  while (!finished) await timers.advance(1000);
+  assert.equal(duplicates, 0);
+  assert.equal(seen.size, batch.exportedCount);
+  assert.equal(seen.size + batch.droppedCount, total);
+  assert.equal(batch.droppedByReason.exportFailed, 0);
+  assert.equal(batch.droppedByReason.timedOut, 0);
+  assert.ok(calls > total / 512, `expected retries among ${calls} export calls`);
+  assert.ok(batch.droppedByReason.queueFull > 0, "expected some bursts to overflow the queue");
+});
+
+Deno.test("BatchProcessor with the runtime's timers: mock.timers drives the delay; timers are unreferenced", async () => {
+  const unrefs: unknown[] = [];
+  mock.timers.enable({ apis: ["setTimeout"] });
+  const realSetTimeout = globalThis.setTimeout;
+  const setTimeoutSpy = mock.method(
+    globalThis,
+    "setTimeout",
+    ((callback: () => void, delay: number) => {
+      const handle = realSetTimeout(callback, delay) as unknown as { unref?: () => unknown };
+      const unref = handle.unref;
+      handle.unref = function () {
+        unrefs.push(handle);
+        return unref?.call(this);
+      };
+      return handle;
+    }) as unknown as typeof setTimeout,
+  );
+  try {
+    const exporter = new CountingExporter();
+    const { provider, end } = setup(exporter, { scheduledDelayMillis: 5000 });
+    end(2);
+    mock.timers.tick(4999);
+    await Promise.resolve();
+    assert.deepEqual(exporter.calls, []);
+    mock.timers.tick(1);
+    await Promise.resolve();
+    assert.deepEqual(exporter.calls, [2]);
+    assert.equal(setTimeoutSpy.mock.callCount(), 1);
+    assert.equal(unrefs.length, 1);
+    await provider.shutdown();
+  } finally {
+    setTimeoutSpy.mock.restore();
+    mock.timers.reset();
+  }
+});
+
+Deno.test("BatchProcessor contains a failing exporter: another processor still receives everything", async () => {
+  const name = `Batch.Test.${++sourceCounter}`;
+  const errors: string[] = [];
+  const healthy = new InMemoryExporter();
+  const provider = createTracerProviderBuilder()
+    .addSource(name)
+    .setEnvironment(false)
+    .setErrorHandler((_error, where) => errors.push(where))
+    .addBatchExporter({
+      export() {
+        return Promise.reject(new Error("Collector down"));
+      },
+    }, { maxExportBatchSize: 10 })
+    .addBatchExporter(healthy, { maxExportBatchSize: 10 })
+    .build();
+  const source = new ActivitySource(name);
+  for (let i = 0; i < 25; i++) source.startActivity(`Work ${i}`)?.stop();
+  await provider.shutdown();
+  assert.equal(healthy.activities.length, 25);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /^Exporter /);
+});
+
+Deno.test("BatchProcessor rejects bad options, naming the value", async (t) => {
+  const exporter = new InMemoryExporter();
+  await t.step("a negative queue size", () => {
+    assert.throws(() => new BatchProcessor(exporter, { maxQueueSize: -1 }), {
+      name: "RangeError",
+      message: /maxQueueSize must be an integer from 1 to 2147483647, got -1/,
+    });
+  });
+  await t.step("a non-integer queue size", () => {
+    assert.throws(() => new BatchProcessor(exporter, { maxQueueSize: 10.5 }), {
+      name: "RangeError",
+      message: /got 10\.5/,
+    });
+  });
+  await t.step("a queue size that is not a number", () => {
+    assert.throws(
+      () => new BatchProcessor(exporter, { maxQueueSize: "10" as unknown as number }),
+      { name: "TypeError", message: /maxQueueSize must be a number, got string/ },
+    );
+  });
+  await t.step("a batch larger than the queue", () => {
+    assert.throws(
+      () => new BatchProcessor(exporter, { maxQueueSize: 10, maxExportBatchSize: 11 }),
+      { name: "RangeError", message: /maxExportBatchSize 11 is larger than maxQueueSize 10/ },
+    );
+  });
+  await t.step("a negative delay, a zero timeout", () => {
+    assert.throws(() => new BatchProcessor(exporter, { scheduledDelayMillis: -5 }), {
+      name: "RangeError",
+      message: /scheduledDelayMillis .* got -5/,
+    });
+    assert.throws(() => new BatchProcessor(exporter, { exportTimeoutMillis: 0 }), {
+      name: "RangeError",
+      message: /exportTimeoutMillis .* got 0/,
+    });
+  });
+  await t.step("an exporter without export()", () => {
+    assert.throws(() => new BatchProcessor({} as ActivityExporter), { name: "TypeError" });
+  });
+  await t.step("the builder throws at build time", () => {
+    const builder = createTracerProviderBuilder()
+      .setEnvironment(false)
+      .addBatchExporter(exporter, { maxQueueSize: -3 });
+    assert.throws(() => builder.build(), { name: "RangeError", message: /got -3/ });
+  });
+  await t.step("a small queue lowers the default batch size to fit", async () => {
+    const counting = new CountingExporter();
+    const { provider, end } = setup(counting, { timers: new FakeTimers(), maxQueueSize: 8 });
+    end(8);
+    await settle();
+    assert.deepEqual(counting.calls, [8]);
+    await provider.shutdown();
+  });
+});

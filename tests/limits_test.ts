@@ -1,0 +1,204 @@
+// Limits, as OpenTelemetry names them: tags per activity, tag value length, events, links, tags
+// per event and per link. Counts and dropped counts exact at and past each limit.
+
+import assert from "node:assert/strict";
+import {
+  type Activity,
+  ActivityContext,
+  type ActivityLimits,
+  ActivityLink,
+  ActivitySource,
+  createTracerProviderBuilder,
+  DEFAULT_LIMITS,
+  droppedLinkTagCount,
+  newSpanId,
+  newTraceId,
+  type TracerProvider,
+} from "../mod.ts";
+
+let counter = 0;
+
+/** A provider with the given limits on a source of its own. */
+function limited(limits: Partial<ActivityLimits>): {
+  provider: TracerProvider;
+  source: ActivitySource;
+} {
+  const name = `Limits.Test.${++counter}`;
+  const provider = createTracerProviderBuilder()
+    .addSource(name)
+    .setLimits(limits)
+    .setEnvironment(false)
+    .build();
+  return { provider, source: new ActivitySource(name) };
+}
+
+function tags(count: number, prefix = "k"): Record<string, number> {
+  return Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, i]));
+}
+
+function link(tagCount = 0): ActivityLink {
+  return new ActivityLink(new ActivityContext(newTraceId(), newSpanId()), tags(tagCount));
+}
+
+function start(source: ActivitySource, options = {}): Activity {
+  const activity = source.startActivity("Work", options);
+  assert.ok(activity !== undefined);
+  return activity;
+}
+
+Deno.test("limits: the defaults are OpenTelemetry's", async () => {
+  assert.deepEqual(DEFAULT_LIMITS, {
+    tagCount: 128,
+    tagValueLength: Infinity,
+    eventCount: 128,
+    linkCount: 128,
+    eventTagCount: 128,
+    linkTagCount: 128,
+  });
+  const { provider, source } = limited({});
+  using at = start(source, { tags: tags(128) });
+  using past = start(source, { tags: tags(129) });
+  assert.equal(at.tags.length, 128);
+  assert.equal(at.droppedTagCount, 0);
+  assert.equal(past.tags.length, 128);
+  assert.equal(past.droppedTagCount, 1);
+  for (let i = 0; i < 129; i++) at.addEvent(`e${i}`);
+  assert.equal(at.events.length, 128);
+  assert.equal(at.droppedEventCount, 1);
+  await provider.shutdown();
+});
+
+Deno.test("limits: tagCount, at and past the limit", async (t) => {
+  const { provider, source } = limited({ tagCount: 3 });
+  await t.step("tags given at start", () => {
+    using at = start(source, { tags: tags(3) });
+    using past = start(source, { tags: tags(5) });
+    assert.deepEqual(at.tags, [["k0", 0], ["k1", 1], ["k2", 2]]);
+    assert.equal(at.droppedTagCount, 0);
+    assert.deepEqual(past.tags, [["k0", 0], ["k1", 1], ["k2", 2]]);
+    assert.equal(past.droppedTagCount, 2);
+  });
+  await t.step("setTag: a new key past the limit is dropped, an existing key is replaced", () => {
+    using activity = start(source);
+    activity.setTag("a", 1).setTag("b", 2).setTag("c", 3);
+    assert.equal(activity.droppedTagCount, 0);
+    activity.setTag("d", 4).setTag("a", 10).setTag("e", 5);
+    assert.deepEqual(activity.tags, [["a", 10], ["b", 2], ["c", 3]]);
+    assert.equal(activity.droppedTagCount, 2);
+  });
+  await t.step("addTag past the limit is dropped and counted", () => {
+    using activity = start(source, { tags: tags(2) });
+    activity.addTag("x", 1);
+    assert.equal(activity.droppedTagCount, 0);
+    activity.addTag("x", 2).addTag("x", 3);
+    assert.equal(activity.tags.length, 3);
+    assert.equal(activity.droppedTagCount, 2);
+  });
+  await t.step("removing a tag frees a place", () => {
+    using activity = start(source, { tags: tags(3) });
+    activity.setTag("k0", null).setTag("new", 1);
+    assert.deepEqual(activity.tags, [["k1", 1], ["k2", 2], ["new", 1]]);
+    assert.equal(activity.droppedTagCount, 0);
+  });
+  await provider.shutdown();
+});
+
+Deno.test("limits: tagCount 0 keeps no tag and counts each", async () => {
+  const { provider, source } = limited({ tagCount: 0 });
+  using activity = start(source, { tags: tags(2) });
+  activity.setTag("a", 1).addTag("b", 2);
+  assert.deepEqual(activity.tags, []);
+  assert.equal(activity.droppedTagCount, 4);
+  await provider.shutdown();
+});
+
+Deno.test("limits: tagValueLength truncates strings at and past the limit, everywhere", async () => {
+  const { provider, source } = limited({ tagValueLength: 4 });
+  using activity = start(source, { tags: { at: "abcd", past: "abcdef", n: 123456, b: true } });
+  activity.setTag("arr", ["abcdefg", "ab", 7]);
+  activity.addEvent("e", { tags: { v: "xyz12345" } });
+  activity.addLink(
+    new ActivityLink(new ActivityContext(newTraceId(), newSpanId()), { v: "123456" }),
+  );
+  assert.deepEqual(activity.tags, [
+    ["at", "abcd"],
+    ["past", "abcd"],
+    ["n", 123456],
+    ["b", true],
+    ["arr", ["abcd", "ab", 7]],
+  ]);
+  assert.deepEqual(activity.events[0]?.tags, [["v", "xyz1"]]);
+  assert.deepEqual(activity.links[0]?.tags, [["v", "1234"]]);
+  assert.equal(activity.droppedTagCount, 0);
+  await provider.shutdown();
+});
+
+Deno.test("limits: eventCount, at and past the limit", async () => {
+  const { provider, source } = limited({ eventCount: 2 });
+  using activity = start(source);
+  activity.addEvent("one").addEvent("two");
+  assert.equal(activity.events.length, 2);
+  assert.equal(activity.droppedEventCount, 0);
+  activity.addEvent("three").recordException(new Error("Four"));
+  assert.deepEqual(activity.events.map((e) => e.name), ["one", "two"]);
+  assert.equal(activity.droppedEventCount, 2);
+  await provider.shutdown();
+});
+
+Deno.test("limits: eventTagCount, at and past the limit", async () => {
+  const { provider, source } = limited({ eventTagCount: 2 });
+  using activity = start(source);
+  activity.addEvent("at", { tags: tags(2) }).addEvent("past", { tags: tags(5) });
+  assert.equal(activity.events[0]?.tags.length, 2);
+  assert.equal(activity.events[0]?.droppedTagCount, 0);
+  assert.deepEqual(activity.events[1]?.tags, [["k0", 0], ["k1", 1]]);
+  assert.equal(activity.events[1]?.droppedTagCount, 3);
+  assert.equal(activity.droppedTagCount, 0);
+  await provider.shutdown();
+});
+
+Deno.test("limits: linkCount, at and past the limit, at start and after", async () => {
+  const { provider, source } = limited({ linkCount: 2 });
+  using at = start(source, { links: [link(), link()] });
+  assert.equal(at.links.length, 2);
+  assert.equal(at.droppedLinkCount, 0);
+  const given = [link(), link(), link()];
+  using past = start(source, { links: given });
+  assert.deepEqual(past.links.map((l) => l.context), given.slice(0, 2).map((l) => l.context));
+  assert.equal(past.droppedLinkCount, 1);
+  past.addLink(link());
+  assert.equal(past.links.length, 2);
+  assert.equal(past.droppedLinkCount, 2);
+  await provider.shutdown();
+});
+
+Deno.test("limits: linkTagCount, at and past the limit", async () => {
+  const { provider, source } = limited({ linkTagCount: 2 });
+  const atLimit = link(2);
+  const pastLimit = link(5);
+  using activity = start(source, { links: [atLimit, pastLimit] });
+  assert.equal(activity.links[0]?.tags.length, 2);
+  assert.equal(droppedLinkTagCount(activity.links[0]!), 0);
+  assert.deepEqual(activity.links[1]?.tags, [["k0", 0], ["k1", 1]]);
+  assert.equal(droppedLinkTagCount(activity.links[1]!), 3);
+  // The caller's link is not changed.
+  assert.equal(pastLimit.tags.length, 5);
+  assert.equal(droppedLinkTagCount(pastLimit), 0);
+  await provider.shutdown();
+});
+
+Deno.test("limits: setLimits rejects bad values, naming them", () => {
+  const builder = createTracerProviderBuilder();
+  assert.throws(() => builder.setLimits({ tagCount: -1 }), {
+    name: "RangeError",
+    message: /tagCount must be a non-negative integer or Infinity, got -1/,
+  });
+  assert.throws(() => builder.setLimits({ eventCount: 1.5 }), {
+    name: "RangeError",
+    message: /eventCount .* got 1\.5/,
+  });
+  assert.throws(() => builder.setLimits({ spanCount: 1 } as Partial<ActivityLimits>), {
+    name: "TypeError",
+    message: /unknown limit 'spanCount'/,
+  });
+});
