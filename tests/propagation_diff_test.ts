@@ -1,0 +1,184 @@
+// Differential test: extract() against OpenTelemetry JS's W3CTraceContextPropagator over
+// thousands of generated headers. Where the two differ, the W3C Trace Context specification
+// decides, and every difference must be explained by one of the named rules below, each a
+// place where OpenTelemetry JS is more lenient (or stricter) than the specification.
+import assert from "node:assert/strict";
+import { W3CTraceContextPropagator } from "npm:@opentelemetry/core@2.12.1";
+import { defaultTextMapGetter, ROOT_CONTEXT, trace } from "npm:@opentelemetry/api@1.9.1";
+import { extract, parseTraceState } from "../mod.ts";
+
+/** A small seeded generator, so every run sees the same headers. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const next = random(20261125);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+const chance = (p: number): boolean => next() < p;
+const hex = (n: number): string => {
+  let out = "";
+  for (let i = 0; i < n; i++) out += "0123456789abcdef"[Math.floor(next() * 16)];
+  return out;
+};
+
+function traceparent(): string {
+  let version = chance(0.7) ? "00" : pick(["01", "cc", "fe", "ff", "0A", "0", "000", "g0"]);
+  let traceId = chance(0.05) ? "0".repeat(32) : hex(32);
+  let spanId = chance(0.05) ? "0".repeat(16) : hex(16);
+  let flags = pick(["00", "01", "02", "03", "ff", "0F", "1", "001", hex(2)]);
+  if (chance(0.05)) traceId = traceId.toUpperCase();
+  if (chance(0.05)) spanId = spanId.slice(1);
+  if (chance(0.05)) traceId += "a";
+  if (chance(0.03)) version = version.toUpperCase();
+  if (chance(0.05)) flags = flags.toUpperCase();
+  let text = `${version}-${traceId}-${spanId}-${flags}`;
+  if (chance(0.1)) text += pick(["-", "-future", ".x", "x", "-a-b-c"]);
+  if (chance(0.15)) text = pick([" ", "\t", "  ", " \t", "\n", "\u000b"]) + text;
+  if (chance(0.15)) text += pick([" ", "\t", "  ", "\t ", "\r", "\n"]);
+  if (chance(0.03)) text = text.replace("-", "_");
+  return text;
+}
+
+const GOOD_KEYS = ["a", "rojo", "congo", "k1", "x_y-z*w/v", "t1@sys", "0t@vendor", "z".repeat(256)];
+const BAD_KEYS = [
+  "A",
+  "1a",
+  "foo.bar",
+  "foo@",
+  "@foo",
+  "a@b@c",
+  "t@1sys",
+  "",
+  "k k",
+  "z".repeat(257),
+];
+const GOOD_VALUES = ["1", "value", " lead", "a b", "!~#", "v".repeat(256), "x".repeat(120)];
+const BAD_VALUES = ["", "a=b", "tab\there", "caf\u00e9", "v".repeat(257), " "];
+
+function tracestate(): string | string[] {
+  const count = pick([0, 1, 2, 3, 5, 10, 31, 32, 33, 40]);
+  const members: string[] = [];
+  const used: string[] = [];
+  if (chance(0.15)) {
+    // Short members, so that 33 and more stay under 512 characters.
+    for (let i = 0; i < count; i++) members.push(`k${i}=${i}`);
+    return members.join(",");
+  }
+  for (let i = 0; i < count; i++) {
+    let key = chance(0.95) ? pick(GOOD_KEYS) + (chance(0.8) ? String(i) : "") : pick(BAD_KEYS);
+    if (key.length > 256 && !key.includes("@")) key = key.slice(0, chance(0.5) ? 256 : 257);
+    if (chance(0.03) && used.length > 0) key = pick(used);
+    used.push(key);
+    const value = chance(0.96) ? pick(GOOD_VALUES) : pick(BAD_VALUES);
+    let member = `${key}=${value}`;
+    if (chance(0.1)) member = pick([" ", "\t", " \t "]) + member + pick(["", " ", "\t"]);
+    members.push(member);
+    if (chance(0.05)) members.push(pick(["", " ", "\t"]));
+  }
+  if (chance(0.3) && members.length > 1) {
+    const cut = 1 + Math.floor(next() * (members.length - 1));
+    return [members.slice(0, cut).join(","), members.slice(cut).join(",")];
+  }
+  return members.join(",");
+}
+
+/** Rules where the specification and OpenTelemetry JS part ways. */
+const RULES = {
+  "traceparent: several traceparent lines are combined (RFC 7230 field order) and so invalid (test_traceparent_duplicated)":
+    (c: Case) => Array.isArray(c.traceparent) && c.traceparent.length > 1,
+  "traceparent: optional whitespace is any number of spaces and tabs, nothing else (RFC 7230 OWS)":
+    (
+      c: Case,
+    ) =>
+      typeof c.traceparent === "string" && /^\s*\S|\S\s*$/.test(c.traceparent) &&
+      (/^[ \t]{2,}|[ \t]{2,}$/.test(c.traceparent) || /^[^\S \t]|[^\S \t]$/.test(c.traceparent)),
+  "tracestate: a combined value over 512 characters is truncated by whole members (128+ first, then from the right), not dropped":
+    (c: Case) => joined(c).length > 512,
+  "tracestate: an invalid list member invalidates the whole header (Level 2 strict: test_tracestate_key_illegal_*, test_tracestate_value_illegal_characters)":
+    (c: Case) => joined(c).split(",").some((m) => /^[ \t]*$/.test(m) ? false : !validMember(m)),
+  "tracestate: a repeated key invalidates the whole header (test_tracestate_duplicated_keys)": (
+    c: Case,
+  ) => {
+    const keys = joined(c).split(",").map((m) => m.trim().split("=")[0]).filter((k) => k !== "");
+    return new Set(keys).size !== keys.length;
+  },
+  "tracestate: more than 32 list members invalidates the header (test_tracestate_member_count_limit)":
+    (c: Case) => joined(c).split(",").filter((m) => !/^[ \t]*$/.test(m)).length > 32,
+} as const;
+
+type Case = { traceparent: string | string[]; tracestate?: string | string[] };
+
+function joined(c: Case): string {
+  return c.tracestate === undefined
+    ? ""
+    : Array.isArray(c.tracestate)
+    ? c.tracestate.join(",")
+    : c.tracestate;
+}
+
+function validMember(member: string): boolean {
+  return parseTraceState(member)?.length === 1;
+}
+
+const propagator = new W3CTraceContextPropagator();
+
+function theirs(c: Case): string {
+  const context = propagator.extract(ROOT_CONTEXT, c, defaultTextMapGetter);
+  const span = trace.getSpanContext(context);
+  if (span === undefined) return "none";
+  const state = span.traceState?.serialize() ?? "";
+  return `${span.traceId}/${span.spanId}/${span.traceFlags}/${state}`;
+}
+
+function ours(c: Case): string {
+  const context = extract(c);
+  if (context === undefined) return "none";
+  return `${context.traceId}/${context.spanId}/${context.traceFlags}/${context.traceState ?? ""}`;
+}
+
+Deno.test("extract() agrees with OpenTelemetry's W3CTraceContextPropagator, or the specification decides", () => {
+  const total = 5000;
+  let agreed = 0;
+  const byRule = new Map<string, number>();
+  for (let i = 0; i < total; i++) {
+    const c: Case = { traceparent: chance(0.05) ? [traceparent(), traceparent()] : traceparent() };
+    if (chance(0.8)) c.tracestate = tracestate();
+    const a = ours(c);
+    const b = theirs(c);
+    if (a === b) {
+      agreed++;
+      continue;
+    }
+    const idsDiffer = a.split("/").slice(0, 3).join("/") !== b.split("/").slice(0, 3).join("/");
+    const rule = (Object.keys(RULES) as (keyof typeof RULES)[]).find((name) =>
+      name.startsWith(idsDiffer ? "traceparent" : "tracestate") && RULES[name](c)
+    );
+    assert.ok(
+      rule !== undefined,
+      `unexplained difference for ${JSON.stringify(c)}:\n ours:   ${a}\n theirs: ${b}`,
+    );
+    // The specification's side of each rule, checked on our result.
+    if (rule.startsWith("traceparent")) {
+      assert.ok(a === "none" || b === "none", rule);
+    } else {
+      assert.equal(a.split("/").slice(0, 3).join("/"), b.split("/").slice(0, 3).join("/"), rule);
+      const state = a.split("/").slice(3).join("/");
+      if (rule.includes("truncated")) assert.ok(state.length <= 512, rule);
+      else assert.equal(state, "", rule);
+    }
+    byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
+  }
+  // Most generated headers are read the same way by both, and each rule was met.
+  console.log(`${agreed} of ${total} agree;`, Object.fromEntries(byRule));
+  assert.ok(agreed > total / 2, `only ${agreed} of ${total} agreed`);
+  for (const name of Object.keys(RULES)) {
+    assert.ok((byRule.get(name) ?? 0) > 0, `rule not exercised: ${name}`);
+  }
+});
