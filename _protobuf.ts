@@ -1,0 +1,281 @@
+// A minimal protocol-buffers writer and reader: what the OTLP exporter needs to encode an
+// ExportTraceServiceRequest and to read the small messages a collector answers with
+// (ExportTraceServiceResponse, google.rpc.Status). Output is canonical: fields in the order
+// written, lengths as shortest varints, default values left out by the caller.
+
+const utf8 = new TextEncoder();
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_FIXED32 = 5;
+
+// The value of each hex digit by its character code (0 for anything else).
+const HEX_VALUE = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = HEX_VALUE[65 + i] = 10 + i;
+
+/** Writes protobuf fields into one growing buffer; nested messages are patched in place. */
+export class ProtoWriter {
+  #buf: Uint8Array<ArrayBuffer>;
+  #view: DataView;
+  #pos = 0;
+
+  constructor(initialSize = 4096) {
+    this.#buf = new Uint8Array(initialSize);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  #ensure(extra: number): void {
+    const need = this.#pos + extra;
+    if (need <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+
+  /** A varint of a non-negative integer up to 2^53. */
+  #varint(n: number): void {
+    this.#ensure(10);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    while (n >= 0x80) {
+      buf[pos++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    buf[pos++] = n;
+    this.#pos = pos;
+  }
+
+  #tag(field: number, wire: number): void {
+    this.#varint(field * 8 + wire);
+  }
+
+  /** A `uint32`, `int32` (non-negative), `bool` or enum field; zero is skipped. */
+  uint(field: number, n: number): void {
+    if (n === 0) return;
+    this.#tag(field, WIRE_VARINT);
+    this.#varint(n);
+  }
+
+  /** A `bool` field; false is skipped unless `always`. */
+  bool(field: number, b: boolean, always = false): void {
+    if (!b && !always) return;
+    this.#tag(field, WIRE_VARINT);
+    this.#varint(b ? 1 : 0);
+  }
+
+  /** An `int64` field from a bigint in the signed 64-bit range; written even when zero. */
+  int64(field: number, value: bigint): void {
+    this.#tag(field, WIRE_VARINT);
+    const u = BigInt.asUintN(64, value);
+    const lo = Number(u & 0xffff_ffffn);
+    const hi = Number(u >> 32n);
+    this.#varint64(lo, hi);
+  }
+
+  #varint64(lo: number, hi: number): void {
+    if (hi === 0) {
+      this.#varint(lo);
+      return;
+    }
+    this.#ensure(10);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    // 64-bit value as two 32-bit halves, 7 bits at a time.
+    while (hi > 0 || lo >= 0x80) {
+      buf[pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | ((hi & 0x7f) << 25)) >>> 0;
+      hi = hi >>> 7;
+    }
+    buf[pos++] = lo;
+    this.#pos = pos;
+  }
+
+  /** A `fixed32` field; zero is skipped. */
+  fixed32(field: number, n: number): void {
+    if (n === 0) return;
+    this.#tag(field, WIRE_FIXED32);
+    this.#ensure(4);
+    this.#view.setUint32(this.#pos, n >>> 0, true);
+    this.#pos += 4;
+  }
+
+  /** A `fixed64` field from a non-negative bigint; zero is skipped. */
+  fixed64(field: number, value: bigint): void {
+    if (value === 0n) return;
+    this.#tag(field, WIRE_FIXED64);
+    this.#ensure(8);
+    this.#view.setBigUint64(this.#pos, BigInt.asUintN(64, value), true);
+    this.#pos += 8;
+  }
+
+  /** A `double` field, written even when zero (inside a oneof). */
+  double(field: number, value: number): void {
+    this.#tag(field, WIRE_FIXED64);
+    this.#ensure(8);
+    this.#view.setFloat64(this.#pos, value, true);
+    this.#pos += 8;
+  }
+
+  /** A `string` field; the empty string is skipped unless `always`. */
+  string(field: number, text: string, always = false): void {
+    if (text === "" && !always) return;
+    this.#tag(field, WIRE_LEN);
+    const length = text.length;
+    if (length < 0x80) {
+      // Short ASCII text, the common case: copied byte by byte after its one-byte length.
+      this.#ensure(length + 1);
+      const buf = this.#buf;
+      const start = this.#pos;
+      let i = 0;
+      for (; i < length; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + 1 + i] = c;
+      }
+      if (i === length) {
+        buf[start] = length;
+        this.#pos = start + 1 + length;
+        return;
+      }
+    }
+    // At most 3 bytes per UTF-16 unit; write after a one-byte length, then fix the length.
+    const max = length * 3;
+    this.#ensure(max + 5);
+    const start = this.#pos;
+    this.#pos = start + 1;
+    const { written } = utf8.encodeInto(text, this.#buf.subarray(this.#pos, this.#pos + max));
+    this.#pos += written;
+    this.#patch(start);
+  }
+
+  /** A `bytes` field. */
+  bytes(field: number, data: Uint8Array): void {
+    this.#tag(field, WIRE_LEN);
+    this.#varint(data.length);
+    this.#ensure(data.length);
+    this.#buf.set(data, this.#pos);
+    this.#pos += data.length;
+  }
+
+  /** A `bytes` field from lowercase hex text (trace and span ids); empty text is skipped. */
+  hex(field: number, hexText: string): void {
+    if (hexText === "") return;
+    const n = hexText.length >>> 1;
+    this.#tag(field, WIRE_LEN);
+    this.#varint(n);
+    this.#ensure(n);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    for (let i = 0; i < n; i++) {
+      buf[pos++] = (HEX_VALUE[hexText.charCodeAt(2 * i)]! << 4) |
+        HEX_VALUE[hexText.charCodeAt(2 * i + 1)]!;
+    }
+    this.#pos = pos;
+  }
+
+  /** Starts an embedded message field; returns the mark to give to {@linkcode end}. */
+  begin(field: number): number {
+    this.#tag(field, WIRE_LEN);
+    this.#ensure(1);
+    const mark = this.#pos;
+    this.#pos = mark + 1;
+    return mark;
+  }
+
+  /** Ends the embedded message started at `mark`, writing its length. */
+  end(mark: number): void {
+    this.#patch(mark);
+  }
+
+  /** Writes the length of the bytes after the one reserved byte at `mark`. */
+  #patch(mark: number): void {
+    const bodyStart = mark + 1;
+    const length = this.#pos - bodyStart;
+    if (length < 0x80) {
+      this.#buf[mark] = length;
+      return;
+    }
+    let size = 1;
+    for (let n = length; n >= 0x80; n = Math.floor(n / 0x80)) size++;
+    this.#ensure(size - 1);
+    const buf = this.#buf;
+    buf.copyWithin(bodyStart + size - 1, bodyStart, this.#pos);
+    let pos = mark;
+    let n = length;
+    while (n >= 0x80) {
+      buf[pos++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    buf[pos] = n;
+    this.#pos += size - 1;
+  }
+
+  /** The bytes written so far (a copy). */
+  finish(): Uint8Array<ArrayBuffer> {
+    return this.#buf.slice(0, this.#pos);
+  }
+}
+
+/** One field read by {@linkcode readFields}. */
+export interface ProtoField {
+  readonly field: number;
+  readonly wire: number;
+  /** The value of a varint field (as a bigint), else 0n. */
+  readonly varint: bigint;
+  /** The bytes of a length-delimited field, else empty. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Reads the top-level fields of a message. Throws a `SyntaxError` on malformed input (a
+ * truncated field, an unknown wire type).
+ */
+export function readFields(data: Uint8Array): ProtoField[] {
+  const out: ProtoField[] = [];
+  let pos = 0;
+  const varint = (): bigint => {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= data.length) throw new SyntaxError("Cannot read protobuf: truncated varint");
+      const b = data[pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return result;
+      shift += 7n;
+    }
+    throw new SyntaxError("Cannot read protobuf: varint longer than 10 bytes");
+  };
+  const empty = new Uint8Array(0);
+  while (pos < data.length) {
+    const key = varint();
+    const field = Number(key >> 3n);
+    const wire = Number(key & 7n);
+    if (field === 0) throw new SyntaxError("Cannot read protobuf: field number 0");
+    if (wire === WIRE_VARINT) {
+      out.push({ field, wire, varint: varint(), bytes: empty });
+    } else if (wire === WIRE_LEN) {
+      const length = Number(varint());
+      if (pos + length > data.length) {
+        throw new SyntaxError("Cannot read protobuf: length-delimited field past the end");
+      }
+      out.push({ field, wire, varint: 0n, bytes: data.subarray(pos, pos + length) });
+      pos += length;
+    } else if (wire === WIRE_FIXED64 || wire === WIRE_FIXED32) {
+      pos += wire === WIRE_FIXED64 ? 8 : 4;
+      if (pos > data.length) throw new SyntaxError("Cannot read protobuf: truncated fixed field");
+      out.push({ field, wire, varint: 0n, bytes: empty });
+    } else {
+      throw new SyntaxError(`Cannot read protobuf: unsupported wire type ${wire}`);
+    }
+  }
+  return out;
+}
+
+/** Reads a signed 64-bit varint value (as read by {@linkcode readFields}) as a number. */
+export function int64Number(value: bigint): number {
+  return Number(BigInt.asIntN(64, value));
+}
