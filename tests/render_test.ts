@@ -1,0 +1,281 @@
+import assert from "node:assert/strict";
+import {
+  type Activity,
+  ActivityContext,
+  ActivityLink,
+  ActivitySource,
+  type Clock,
+  createTracerProviderBuilder,
+  type IdGenerator,
+} from "../mod.ts";
+import { LinkGraph, renderGraph, renderHtmlReport, renderTree, TreeExporter } from "../graph.ts";
+import { escapeText, shortDuration } from "../_render.ts";
+
+/** A clock that moves 1.25 ms forward each time it is read. */
+function steppingClock(): Clock {
+  let ms = 0;
+  return {
+    timeOrigin: Date.UTC(2023, 9, 17, 1, 24, 40, 495),
+    now: () => (ms += 1.25),
+  };
+}
+
+/** Ids counted up from 1, so output is the same on every run. */
+function countingIds(): IdGenerator {
+  let trace = 0;
+  let span = 0;
+  return {
+    newTraceId: () => (++trace).toString(16).padStart(32, "0").replace(/^0/, "a"),
+    newSpanId: () => (++span).toString(16).padStart(16, "0").replace(/^0/, "b"),
+  };
+}
+
+let counter = 0;
+function deterministicSource(): ActivitySource {
+  return new ActivitySource(`Render.Test.${++counter}`, {
+    clock: steppingClock(),
+    idGenerator: countingIds(),
+  });
+}
+
+function run(
+  source: ActivitySource,
+  name: string,
+  options: Parameters<ActivitySource["startActivity"]>[1] = {},
+): Activity {
+  const activity = source.startActivity(name, options);
+  assert.ok(activity !== undefined);
+  activity.stop();
+  return activity;
+}
+
+async function guideFanout(source: ActivitySource): Promise<void> {
+  await source.startActiveActivity("OrchestratingActivity", async (orchestrating) => {
+    orchestrating?.setTag("operation", "main-process");
+    const links = [new ActivityLink(orchestrating!.context)];
+    await Promise.all([1, 2, 3].map((n) =>
+      source.startActiveActivity(
+        `FannedOutActivity ${n}`,
+        { kind: "internal", links, root: true },
+        async () => {
+          await Promise.resolve();
+        },
+      )
+    ));
+    run(source, "WrapUp", { tags: { status: "completed" } });
+  });
+}
+
+Deno.test("TreeExporter draws the guide's fan-out as one picture", async () => {
+  const source = deterministicSource();
+  const pictures: string[] = [];
+  const provider = createTracerProviderBuilder()
+    .addSource(source.name)
+    .setServiceName("orders")
+    .addExporter(new TreeExporter({ write: (text) => pictures.push(text) }))
+    .build();
+  await guideFanout(source);
+  await provider.shutdown();
+  assert.deepEqual(pictures, [
+    [
+      "trace a0000000000000000000000000000001  [orders]",
+      "└── OrchestratingActivity  internal  11.25ms  operation=main-process",
+      "    ├── ← linked from FannedOutActivity 1 in trace a0000000000000000000000000000002",
+      "    │   └── FannedOutActivity 1  internal  3.75ms",
+      "    ├── ← linked from FannedOutActivity 2 in trace a0000000000000000000000000000003",
+      "    │   └── FannedOutActivity 2  internal  3.75ms",
+      "    ├── ← linked from FannedOutActivity 3 in trace a0000000000000000000000000000004",
+      "    │   └── FannedOutActivity 3  internal  3.75ms",
+      "    └── WrapUp  internal  1.25ms  status=completed",
+      "",
+    ].join("\n"),
+  ]);
+});
+
+/** A batch linking to two requests and to an activity of another service. */
+async function batchGraph(): Promise<{ graph: LinkGraph; batch: Activity }> {
+  const source = deterministicSource();
+  const graph = new LinkGraph();
+  const provider = createTracerProviderBuilder().addSource(source.name).addProcessor(graph)
+    .build();
+  const links = ["A-17", "B-42"].map((id, i) =>
+    new ActivityLink(
+      run(source, "EnqueueOrder", { kind: "producer", root: true, tags: { "order.id": id } })
+        .context,
+      { "batch.index": i },
+    )
+  );
+  const elsewhere = ActivityContext.parse(
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+  );
+  links.push(new ActivityLink(elsewhere, { "batch.index": 2 }));
+  const batch = source.startActivity("ProcessBatch", {
+    kind: "consumer",
+    root: true,
+    links,
+    tags: { "batch.size": 3 },
+  })!;
+  run(source, "Commit", { parent: batch, kind: "client" });
+  batch.stop();
+  await provider.shutdown();
+  return { graph, batch };
+}
+
+Deno.test("renderGraph() draws a batch from the activity that links to the others", async () => {
+  const { graph } = await batchGraph();
+  assert.equal(
+    renderGraph(graph),
+    [
+      "trace a0000000000000000000000000000003",
+      "└── ProcessBatch  consumer  3.75ms  batch.size=3",
+      "    ├── → links to EnqueueOrder in trace a0000000000000000000000000000001  batch.index=0",
+      "    │   └── EnqueueOrder  producer  1.25ms  order.id=A-17",
+      "    ├── → links to EnqueueOrder in trace a0000000000000000000000000000002  batch.index=1",
+      "    │   └── EnqueueOrder  producer  1.25ms  order.id=B-42",
+      "    ├── → links to span b7ad6b7169203331 in trace 0af7651916cd43dd8448eb211c80319c (not in graph)  batch.index=2",
+      "    └── Commit  client  1.25ms",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("renderTree() with depth 0 lists the links without drawing the linked traces", async () => {
+  const { graph, batch } = await batchGraph();
+  assert.equal(
+    renderTree(graph, batch.traceId, { depth: 0 }),
+    [
+      "trace a0000000000000000000000000000003",
+      "└── ProcessBatch  consumer  3.75ms  batch.size=3",
+      "    ├── → links to EnqueueOrder in trace a0000000000000000000000000000001  batch.index=0",
+      "    ├── → links to EnqueueOrder in trace a0000000000000000000000000000002  batch.index=1",
+      "    ├── → links to span b7ad6b7169203331 in trace 0af7651916cd43dd8448eb211c80319c (not in graph)  batch.index=2",
+      "    └── Commit  client  1.25ms",
+      "",
+    ].join("\n"),
+  );
+  assert.throws(() => renderTree(graph, batch.traceId, { depth: -1 }), RangeError);
+  assert.throws(() => renderTree(graph, batch.traceId, { maxTags: 1.5 }), RangeError);
+  assert.throws(() => renderTree(graph, batch.traceId, { maxTagLength: 0 }), RangeError);
+});
+
+/** A server span of another trace, with a remote parent and hostile names and tags. */
+async function hostileGraph(): Promise<{ graph: LinkGraph; server: Activity }> {
+  const source = deterministicSource();
+  const graph = new LinkGraph();
+  const provider = createTracerProviderBuilder().addSource(source.name)
+    .setServiceName("billing\u202Egnp.exe").addProcessor(graph).build();
+  const parent = ActivityContext.parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  const server = source.startActivity("Charge\ncard \u001b[31mred\u001b[0m", {
+    kind: "server",
+    parent,
+    tags: { a: "x".repeat(60), b: 2.5, c: [1, "two"], d: true, e: "\u202Eevil" },
+  })!;
+  server.setStatus("error", "Card\r\ndeclined");
+  run(source, "\u2067RTL\u2069", { parent: server });
+  server.stop();
+  await provider.shutdown();
+  return { graph, server };
+}
+
+Deno.test("renderTree() shows a remote parent and escapes control and bidi characters", async () => {
+  const { graph, server } = await hostileGraph();
+  assert.equal(
+    renderTree(graph, server.traceId),
+    [
+      "trace 4bf92f3577b34da6a3ce929d0e0e4736  [billing\\u202Egnp.exe]",
+      "└── ⋯ parent 00f067aa0ba902b7 (remote)",
+      '    └── Charge\\ncard \\u001B[31mred\\u001B[0m  server  3.75ms  ✗ error: Card\\r\\ndeclined  a=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… b=2.5 c=[1,"two"] +2',
+      "        └── \\u2067RTL\\u2069  internal  1.25ms",
+      "",
+    ].join("\n"),
+  );
+  assert.equal(
+    renderTree(graph, server.traceId, { maxTags: 1, maxTagLength: 8 }).split("\n")[2],
+    "    └── Charge\\ncard \\u001B[31mred\\u001B[0m  server  3.75ms  ✗ error: Card\\r\\ndeclined  a=xxxxxxx… +4",
+  );
+});
+
+Deno.test("escapeText() escapes C0, C1, line separators and every bidi control", () => {
+  assert.equal(escapeText("plain text, עברית"), "plain text, עברית");
+  assert.equal(escapeText("a\u0085b\u2028c"), "a\\u0085b\\u2028c");
+  const bidi = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069";
+  assert.equal(
+    escapeText(bidi),
+    "\\u061C\\u200E\\u200F\\u202A\\u202B\\u202C\\u202D\\u202E\\u2066\\u2067\\u2068\\u2069",
+  );
+});
+
+Deno.test("shortDuration() picks the unit that reads best", () => {
+  const cases: [number, string][] = [
+    [0, "0ns"],
+    [1, "100ns"],
+    [8, "800ns"],
+    [10, "1µs"],
+    [8656, "865.6µs"],
+    [10_000, "1ms"],
+    [123_456, "12.35ms"],
+    [10_000_000, "1s"],
+    [12_345_678, "1.235s"],
+    [599_999_999, "60s"],
+    [1_250_000_000, "2m05s"],
+    [37_320_000_000, "1h02m"],
+  ];
+  assert.deepEqual(cases.map(([ticks]) => [ticks, shortDuration(ticks)]), cases);
+});
+
+Deno.test("renderHtmlReport() escapes everything taken from activities", async () => {
+  const { graph } = await hostileGraph();
+  const source = deterministicSource();
+  const provider = createTracerProviderBuilder().addSource(source.name).build();
+  // The graph was shut down with its provider: add() still takes activities given by hand.
+  graph.add(run(source, "</script><script>alert(1)</script>", {
+    root: true,
+    tags: { "<img src=x onerror=alert(1)>": "\"'><svg onload=alert(1)>&amp;" },
+  }));
+  await provider.shutdown();
+  const html = renderHtmlReport(graph, { title: "<title>\u2028" });
+  // Our one script, allowed by its nonce; nothing else can run.
+  assert.equal(html.match(/<script/g)?.length, 1);
+  const nonce = html.match(/script-src 'nonce-([0-9a-f]{32})'/)?.[1];
+  assert.ok(nonce !== undefined);
+  assert.ok(html.includes(`<script nonce="${nonce}">`));
+  assert.ok(!html.includes("<img"));
+  assert.ok(!html.includes("<svg onload"));
+  assert.ok(html.includes("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+  assert.ok(html.includes("&quot;&#39;&gt;&lt;svg onload=alert(1)&gt;&amp;amp;"));
+  assert.ok(html.includes("<title>&lt;title&gt;\\u2028</title>"));
+  // Control and bidi characters arrive as visible escapes, never raw.
+  assert.ok(html.includes("Charge\\ncard \\u001B[31mred"));
+  assert.ok(html.includes("\\u202Eevil"));
+  // deno-lint-ignore no-control-regex
+  assert.ok(!/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u202a-\u202e\u2066-\u2069\u2028]/.test(html));
+  // No way out to the network.
+  assert.ok(!/(?:src|href)="(?:https?:)?\/\//.test(html));
+  assert.match(html, /default-src 'none'/);
+});
+
+Deno.test("renderHtmlReport() has a row per activity, an arrow per link, external nodes", async () => {
+  const { graph, batch } = await batchGraph();
+  const html = renderHtmlReport(graph);
+  const rows = [
+    ...html.matchAll(
+      /<details class="act" id="(a\d+)" data-trace="([0-9a-f]+)" data-span="([0-9a-f]+)"/g,
+    ),
+  ];
+  assert.equal(rows.length, graph.size);
+  const external = [
+    ...html.matchAll(/<details class="act external" id="(a\d+)"[^>]* data-span="([0-9a-f]+)"/g),
+  ];
+  assert.deepEqual(external.map((m) => m[2]), ["b7ad6b7169203331"]);
+  const arrows = [
+    ...html.matchAll(/<path class="link-arrow[^"]*" data-from="(a\d+)" data-to="(a\d+)"/g),
+  ];
+  assert.equal(arrows.length, 3);
+  const batchRow = rows.find((m) => m[3] === batch.spanId)![1];
+  assert.ok(arrows.every((m) => m[1] === batchRow));
+  assert.ok(arrows.some((m) => m[2] === external[0]![1]));
+  // Only the groups asked for.
+  const none = renderHtmlReport(graph, { traceIds: ["ffffffffffffffffffffffffffffffff"] });
+  assert.ok(!none.includes('class="act"'));
+  assert.throws(() => renderHtmlReport(graph, { title: 1 as unknown as string }), TypeError);
+});
