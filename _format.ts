@@ -46,6 +46,9 @@ export function formatNumber(n: number): string {
   if (n === Infinity) return "Infinity";
   if (n === -Infinity) return "-Infinity";
   if (n === 0) return Object.is(n, -0) ? "-0" : "0";
+  const abs = n < 0 ? -n : n;
+  // In this range JavaScript prints the same shortest round-trip digits in fixed notation.
+  if (abs >= 1e-4 && abs < 1e15) return String(n);
   const e = n.toExponential(); // shortest digits that round-trip, e.g. "-1.5e+20"
   const negative = e[0] === "-";
   const at = e.indexOf("e");
@@ -60,8 +63,10 @@ export function formatNumber(n: number): string {
     }
     return `${sign}${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
   }
-  const abs = Math.abs(exponent);
-  return `${sign}${mantissa}E${exponent < 0 ? "-" : "+"}${abs < 10 ? "0" : ""}${abs}`;
+  const digitsOfExponent = Math.abs(exponent);
+  return `${sign}${mantissa}E${exponent < 0 ? "-" : "+"}${
+    digitsOfExponent < 10 ? "0" : ""
+  }${digitsOfExponent}`;
 }
 
 /** A string inside a JSON array, escaped as .NET's default JSON encoder does. */
@@ -84,21 +89,25 @@ function jsonString(text: string): string {
   return out + '"';
 }
 
-function jsonArray(values: readonly unknown[], seen: Set<unknown>): string {
-  if (seen.has(values)) return '"[Circular]"';
-  seen.add(values);
-  const parts: string[] = [];
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) parts.push("null");
-    else if (typeof v === "string") parts.push(jsonString(v));
-    else if (typeof v === "number") parts.push(formatNumber(v));
-    else if (typeof v === "boolean" || typeof v === "bigint") parts.push(String(v));
-    else if (Array.isArray(v)) parts.push(jsonArray(v, seen));
-    else parts.push(jsonString(safeString(v)));
+function jsonArray(values: readonly unknown[], seen: Set<unknown> | undefined): string {
+  // `seen` holds the arrays being printed, to cut cycles; it is made only for nested arrays.
+  if (seen !== undefined) {
+    if (seen.has(values)) return '"[Circular]"';
+    seen.add(values);
   }
-  seen.delete(values);
-  return `[${parts.join(",")}]`;
+  let out = "[";
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ",";
+    const v = values[i];
+    if (v === null || v === undefined) out += "null";
+    else if (typeof v === "string") out += jsonString(v);
+    else if (typeof v === "number") out += formatNumber(v);
+    else if (typeof v === "boolean" || typeof v === "bigint") out += String(v);
+    else if (Array.isArray(v)) out += jsonArray(v, seen ??= new Set([values]));
+    else out += jsonString(safeString(v));
+  }
+  seen?.delete(values);
+  return out + "]";
 }
 
 /** A tag value as the console exporter prints it (see console-layout.md, "Tag values"). */
@@ -117,7 +126,7 @@ export function formatTagValue(value: unknown): string {
   }
   if (value === null) return "";
   try {
-    if (Array.isArray(value)) return jsonArray(value, new Set());
+    if (Array.isArray(value)) return jsonArray(value, undefined);
   } catch {
     return "[unprintable array]";
   }
@@ -147,14 +156,25 @@ export function formatDuration(ticks: number): string {
   }`;
 }
 
+// The date and time part of the last second formatted: records and their events mostly fall in
+// the same second, and Date.prototype.toISOString is the costly step.
+let cachedSecond = NaN;
+let cachedPrefix = "";
+
 /** An instant in epoch nanoseconds as `yyyy-MM-ddTHH:mm:ss.fffffffZ` (UTC, 7 digits). */
 export function formatTimestamp(unixNano: bigint): string {
-  let ms = unixNano / 1_000_000n;
-  let rest = unixNano % 1_000_000n;
+  let seconds = unixNano / 1_000_000_000n;
+  let rest = unixNano % 1_000_000_000n;
   if (rest < 0n) {
-    rest += 1_000_000n;
-    ms -= 1n;
+    rest += 1_000_000_000n;
+    seconds -= 1n;
   }
-  const iso = new Date(Number(ms)).toISOString(); // yyyy-MM-ddTHH:mm:ss.fffZ
-  return `${iso.slice(0, -1)}${String(Number(rest / 100n)).padStart(4, "0")}Z`;
+  const second = Number(seconds);
+  if (second !== cachedSecond) {
+    const iso = new Date(second * 1000).toISOString(); // yyyy-MM-ddTHH:mm:ss.000Z
+    cachedPrefix = iso.slice(0, -5);
+    cachedSecond = second;
+  }
+  const ticks = Math.floor(Number(rest) / 100); // 0 to 9,999,999
+  return `${cachedPrefix}.${ticks < 1_000_000 ? String(ticks).padStart(7, "0") : ticks}Z`;
 }

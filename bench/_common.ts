@@ -1,0 +1,47 @@
+// Shared by the benchmark files: the OpenTelemetry JS packages they measure this module
+// against (pinned here, benchmarks only: the module imports none of them), and `bench()`,
+// which registers a benchmark with `deno bench` and with `bench/run.ts`, the runner that
+// measures medians for BENCHMARKS.md.
+
+export * as otel from "npm:@opentelemetry/api@1.9.1";
+export {
+  AlwaysOffSampler,
+  BasicTracerProvider,
+  ConsoleSpanExporter,
+  InMemorySpanExporter,
+  RandomIdGenerator,
+  SimpleSpanProcessor,
+} from "npm:@opentelemetry/sdk-trace-base@2.12.1";
+export type { ReadableSpan } from "npm:@opentelemetry/sdk-trace-base@2.12.1";
+export { AsyncLocalStorageContextManager } from "npm:@opentelemetry/context-async-hooks@2.12.0";
+
+/** A synchronous benchmark: what `Deno.bench` takes, restricted to what the runner needs. */
+export interface BenchDefinition {
+  /** Shown in reports; starts with `activity:` for this module, else names the peer. */
+  name: string;
+  /** Benchmarks of one group are measured side by side. */
+  group: string;
+  /** This module's benchmark of the group. */
+  baseline?: boolean;
+  /** Skip it (for example when the peer is not available in this run). */
+  ignore?: boolean;
+  /** One iteration. */
+  fn: () => void;
+}
+
+/** The benchmarks registered by the file that was loaded, in order. */
+export const registered: BenchDefinition[] = [];
+
+/** Registers a benchmark with `deno bench` and with the runner of `bench/run.ts`. */
+export function bench(definition: BenchDefinition): void {
+  registered.push(definition);
+  Deno.bench(definition);
+}
+
+/** Keeps a value reachable so that the optimiser cannot drop the work that made it. */
+export let sink: unknown;
+
+/** Stores a value in {@linkcode sink}. */
+export function keep(value: unknown): void {
+  sink = value;
+}

@@ -1,0 +1,55 @@
+// Row 3: a recorded activity started with one link (start, stop), into the in-memory
+// exporter. Peer: startSpan with one link, end, SimpleSpanProcessor + InMemorySpanExporter.
+// Each side links to a context made once, as the guide's fan-out does.
+//
+//   deno bench --allow-env bench/link_bench.ts
+
+import {
+  ActivityContext,
+  ActivityLink,
+  ActivitySource,
+  createTracerProviderBuilder,
+  InMemoryExporter,
+} from "../mod.ts";
+import {
+  BasicTracerProvider,
+  bench,
+  InMemorySpanExporter,
+  type otel,
+  SimpleSpanProcessor,
+} from "./_common.ts";
+
+const TRACE_ID = "2890476acefb53b93af64a0d91939051";
+const SPAN_ID = "16b83c1517629363";
+
+const exporter = new InMemoryExporter();
+createTracerProviderBuilder().addSource("bench.link").addInMemoryExporter(exporter).build();
+const source = new ActivitySource("bench.link");
+const link = new ActivityLink(new ActivityContext(TRACE_ID, SPAN_ID, { traceFlags: 1 }));
+
+const spanExporter = new InMemorySpanExporter();
+const tracer = new BasicTracerProvider({
+  spanProcessors: [new SimpleSpanProcessor(spanExporter)],
+}).getTracer("bench.link");
+const spanLink: otel.Link = { context: { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: 1 } };
+
+const RESET_AT = 1_000;
+
+bench({
+  name: "activity: start with one link, stop",
+  group: "link",
+  baseline: true,
+  fn() {
+    source.startActivity("FannedOutActivity", { root: true, links: [link] })?.stop();
+    if (exporter.activities.length >= RESET_AT) exporter.reset();
+  },
+});
+
+bench({
+  name: "opentelemetry: startSpan with one link, end",
+  group: "link",
+  fn() {
+    tracer.startSpan("FannedOutActivity", { root: true, links: [spanLink] }).end();
+    if (spanExporter.getFinishedSpans().length >= RESET_AT) spanExporter.reset();
+  },
+});
