@@ -221,8 +221,13 @@ export class Activity {
         a.#tags = kept.tags;
         a.#droppedTags = kept.dropped;
       }
-      if (init.links !== undefined) {
-        for (const link of init.links) a.#pushLink(link);
+      const links = init.links;
+      if (links !== undefined) {
+        for (let i = 0; i < links.length; i++) {
+          // As in addLink(): anything but an ActivityLink is ignored rather than thrown on.
+          const link = links[i];
+          if (link instanceof ActivityLink) a.#pushLink(link);
+        }
       }
       return a;
     };
@@ -501,7 +506,17 @@ export class Activity {
    */
   setTag(key: string, value: TagValue): this {
     if (!this.#writable() || typeof key !== "string") return this;
-    const tags = this.#tags ??= [];
+    const tags = this.#tags;
+    if (tags === undefined) {
+      // The first tag: a list of exactly one, not an empty array grown to a default capacity.
+      if (value === null || value === undefined) return this;
+      if (this.#limits.tagCount > 0) {
+        this.#tags = [[key, truncateValue(value, this.#limits.tagValueLength)]];
+      } else {
+        this.#droppedTags++;
+      }
+      return this;
+    }
     let i = 0;
     while (i < tags.length && tags[i]![0] !== key) i++;
     if (value === null || value === undefined) {
@@ -627,18 +642,20 @@ export class Activity {
   }
 
   #pushLink(link: ActivityLink): void {
-    const links = this.#links ??= [];
-    if (links.length >= this.#limits.linkCount) {
+    const links = this.#links;
+    if ((links === undefined ? 0 : links.length) >= this.#limits.linkCount) {
       this.#droppedLinks++;
       return;
     }
     const { linkTagCount, tagValueLength } = this.#limits;
-    if (link.tags.length <= linkTagCount && tagValueLength === Infinity) {
-      links.push(link);
-      return;
+    let kept = link;
+    if (link.tags.length > linkTagCount || tagValueLength !== Infinity) {
+      const limited = limitTags(link.tags, linkTagCount, tagValueLength);
+      kept = limitedLink(link, limited.tags, limited.dropped);
     }
-    const kept = limitTags(link.tags, linkTagCount, tagValueLength);
-    links.push(limitedLink(link, kept.tags, kept.dropped));
+    // The first link: a list of exactly one, not an empty array grown to a default capacity.
+    if (links === undefined) this.#links = [kept];
+    else links.push(kept);
   }
 
   /**
@@ -711,6 +728,131 @@ export class Activity {
     const eventOptions: AddEventOptions = { tags: tags as Tags };
     if (options?.timestamp !== undefined) eventOptions.timestamp = options.timestamp;
     return this.addEvent("exception", eventOptions);
+  }
+
+  // Baggage, as .NET's Activity has it: each activity keeps its own items, newest first, and
+  // sees its parents' after its own. Baggage is propagation data, so it is kept also when
+  // listeners asked only for propagation data; after stop, changes are ignored.
+  #baggage: [string, string][] | undefined;
+
+  /**
+   * The baggage this activity sees: its own items (newest first), then its parent's, up the
+   * chain of in-process parents (.NET `Activity.Baggage`). A key may appear more than once;
+   * the first is the one {@linkcode Activity.getBaggageItem} returns.
+   *
+   * @example A child sees its parent's baggage
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * const source = new ActivitySource("App");
+   * using parent = source.startActivity("Parent")!;
+   * parent.addBaggage("tenant", "acme");
+   * using child = source.startActivity("Child", { parent })!;
+   * child.addBaggage("user", "42");
+   * assert.deepEqual(child.baggage, [["user", "42"], ["tenant", "acme"]]);
+   * ```
+   */
+  get baggage(): readonly (readonly [string, string])[] {
+    const out: (readonly [string, string])[] = [];
+    for (const a of this.#lineage()) {
+      if (a.#baggage === undefined) continue;
+      for (const item of a.#baggage) out.push([item[0], item[1]]);
+    }
+    return out;
+  }
+
+  /** This activity, then its in-process parents up to the root. */
+  *#lineage(): Generator<Activity> {
+    yield this;
+    for (let a = this.#parent; a !== undefined; a = a.#parent) yield a;
+  }
+
+  /**
+   * Returns the value of a baggage item: this activity's own first, then its parents'
+   * (.NET `GetBaggageItem`).
+   *
+   * @param key The item's key.
+   * @returns The value, or `undefined` when no activity in the chain has the key.
+   *
+   * @example
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * using activity = new ActivitySource("App").startActivity("Work")!;
+   * activity.addBaggage("tier", "gold");
+   * assert.equal(activity.getBaggageItem("tier"), "gold");
+   * assert.equal(activity.getBaggageItem("missing"), undefined);
+   * ```
+   */
+  getBaggageItem(key: string): string | undefined {
+    for (const a of this.#lineage()) {
+      if (a.#baggage === undefined) continue;
+      for (const [k, v] of a.#baggage) if (k === key) return v;
+    }
+    return undefined;
+  }
+
+  /**
+   * Adds a baggage item in front of this activity's own items, even when the key is already
+   * there (.NET `AddBaggage`). Children started afterwards see it, and `injectBaggage` sends
+   * it. Ignored when the key or value is not a string, or once stopped.
+   *
+   * @param key The item's key.
+   * @param value The item's value.
+   * @returns The activity, for chaining.
+   *
+   * @example
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * using activity = new ActivitySource("App").startActivity("Work")!;
+   * activity.addBaggage("k", "1").addBaggage("k", "2");
+   * assert.deepEqual(activity.baggage, [["k", "2"], ["k", "1"]]);
+   * ```
+   */
+  addBaggage(key: string, value: string): this {
+    if (this.#endTicks >= 0 || typeof key !== "string" || typeof value !== "string") return this;
+    (this.#baggage ??= []).unshift([key, value]);
+    return this;
+  }
+
+  /**
+   * Sets a baggage item of this activity (.NET `SetBaggage`): updates this activity's own item
+   * with the key in place, or adds one in front; `null` or `undefined` removes this activity's
+   * own item (a parent's item with the key stays visible). Ignored once stopped.
+   *
+   * @param key The item's key.
+   * @param value The new value, or `null`/`undefined` to remove.
+   * @returns The activity, for chaining.
+   *
+   * @example
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * using activity = new ActivitySource("App").startActivity("Work")!;
+   * activity.setBaggage("a", "1").setBaggage("b", "2").setBaggage("a", "3").setBaggage("b", null);
+   * assert.deepEqual(activity.baggage, [["a", "3"]]);
+   * ```
+   */
+  setBaggage(key: string, value: string | null | undefined): this {
+    if (this.#endTicks >= 0 || typeof key !== "string") return this;
+    const own = this.#baggage;
+    const at = own === undefined ? -1 : own.findIndex(([k]) => k === key);
+    if (value === null || value === undefined) {
+      if (at >= 0) own!.splice(at, 1);
+    } else if (typeof value === "string") {
+      if (at >= 0) own![at] = [key, value];
+      else (this.#baggage ??= []).unshift([key, value]);
+    }
+    return this;
   }
 
   /**

@@ -31,6 +31,7 @@ import {
   formatTimestamp,
   safeString,
 } from "./_format.ts";
+import { writeStdout } from "./_stdout.ts";
 
 /**
  * Receives finished, recorded activities from a processor. `export` may return a promise;
@@ -87,8 +88,16 @@ const KIND_NAMES: Record<ActivityKind, string> = {
 
 const COLUMN = 29;
 
+// Labels padded to the value column, made once per label.
+const PADDED_LABELS = new Map<string, string>();
+
 function line(label: string, value: string): string {
-  return `${label.padEnd(COLUMN - 1)} ${value}\n`;
+  let padded = PADDED_LABELS.get(label);
+  if (padded === undefined) {
+    padded = `${label.padEnd(COLUMN - 1)} `;
+    PADDED_LABELS.set(label, padded);
+  }
+  return `${padded}${value}\n`;
 }
 
 function tagLines(tags: TagList, indent: string): string {
@@ -168,9 +177,12 @@ export function formatConsoleRecord(
     if (activity.status === "error" && description !== undefined && description !== "") {
       out += line("Activity.StatusDescription:", escapeControl(description));
     }
-  } else if (statusTag !== undefined && statusTag !== null) {
+  } else if (statusTag !== undefined && statusTag !== null && statusTag !== "") {
     out += `    StatusCode: ${formatTagValue(statusTag)}\n`;
-    if (statusDescriptionTag !== undefined && statusDescriptionTag !== null) {
+    if (
+      statusDescriptionTag !== undefined && statusDescriptionTag !== null &&
+      statusDescriptionTag !== ""
+    ) {
       out += `    Activity.StatusDescription: ${formatTagValue(statusDescriptionTag)}\n`;
     }
   }
@@ -209,26 +221,6 @@ export function formatConsoleRecord(
     out += tagLines(resource.attributes, "    ");
   }
   return out + "\n";
-}
-
-const encoder = new TextEncoder();
-
-/** Writes text to standard output in one piece, whatever the runtime. */
-function writeStdout(text: string): void {
-  const deno = (globalThis as {
-    Deno?: { stdout?: { writeSync(bytes: Uint8Array): number } };
-  }).Deno;
-  if (deno?.stdout !== undefined) {
-    let bytes = encoder.encode(text);
-    while (bytes.length > 0) bytes = bytes.subarray(deno.stdout.writeSync(bytes));
-    return;
-  }
-  const proc = (globalThis as { process?: { stdout?: { write(text: string): unknown } } }).process;
-  if (proc?.stdout !== undefined) {
-    proc.stdout.write(text);
-    return;
-  }
-  console.log(text.slice(0, -1));
 }
 
 /**
@@ -347,7 +339,9 @@ export class InMemoryExporter implements ActivityExporter {
    * @param _resource Not kept.
    */
   export(activities: readonly Activity[], _resource: Resource): void {
-    if (!this.#shutdown) this.activities.push(...activities);
+    if (this.#shutdown) return;
+    const target = this.activities;
+    for (let i = 0; i < activities.length; i++) target.push(activities[i]!);
   }
 
   /** Empties the array. */

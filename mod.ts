@@ -84,15 +84,27 @@ export {
 export {
   AlwaysOffSampler,
   AlwaysOnSampler,
+  LinksAwareSampler,
   ParentBasedSampler,
   type ParentBasedSamplerOptions,
   type Sampler,
   type SamplingDecision,
   type SamplingResult,
+  TraceIdRatioSampler,
 } from "./sampler.ts";
+export {
+  type BatchDropCounts,
+  BatchProcessor,
+  type BatchProcessorOptions,
+  type BatchTimers,
+  DEFAULT_BATCH_OPTIONS,
+  RetryableExportError,
+  type RetryableExportErrorOptions,
+} from "./batch.ts";
 export {
   type ActivityProcessor,
   createTracerProviderBuilder,
+  type EnvironmentSource,
   type ErrorHandler,
   type ProcessorContext,
   Resource,
@@ -101,3 +113,37 @@ export {
   TracerProviderBuilder,
   type TracerProviderOptions,
 } from "./provider.ts";
+export {
+  deleteTraceStateMember,
+  extract,
+  type ExtractOptions,
+  inject,
+  type InjectOptions,
+  parseTraceState,
+  setTraceStateMember,
+  TRACEPARENT_HEADER,
+  TRACESTATE_HEADER,
+  TRACESTATE_MAX_LENGTH,
+  TRACESTATE_MAX_MEMBERS,
+} from "./propagation.ts";
+export {
+  BAGGAGE_HEADER,
+  BAGGAGE_MAX_BYTES,
+  BAGGAGE_MAX_MEMBER_BYTES,
+  BAGGAGE_MAX_MEMBERS,
+  type BaggageEntry,
+  type BaggageProperty,
+  extractBaggage,
+  type ExtractBaggageOptions,
+  formatBaggage,
+  injectBaggage,
+  type InjectBaggageOptions,
+  parseBaggage,
+} from "./baggage.ts";
+export type {
+  FetchFunction,
+  OtlpCompression,
+  OtlpExporterOptions,
+  OtlpProtocol,
+  OtlpRetryOptions,
+} from "./otlp.ts";

@@ -30,7 +30,13 @@ import {
   ActivitySource,
   type ListenerRegistration,
 } from "./source.ts";
-import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, type Sampler } from "./sampler.ts";
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  ParentBasedSampler,
+  type Sampler,
+  type SamplingResult,
+} from "./sampler.ts";
 import {
   type ActivityExporter,
   ConsoleExporter,
@@ -39,8 +45,12 @@ import {
 } from "./exporter.ts";
 import { toTagList } from "./_tags.ts";
 import { type ErrorHandler, ReportOnce, reportToStderr, safeReport } from "./_report.ts";
+import { BatchProcessor, type BatchProcessorOptions } from "./batch.ts";
+import { type EnvironmentSource, readEnvConfig, runtimeEnv, toEnvReader } from "./_env.ts";
+import type { OtlpExporterOptions } from "./otlp.ts";
+import { OtlpExporterLoader } from "./_lazy_otlp.ts";
 
-export type { ErrorHandler };
+export type { EnvironmentSource, ErrorHandler };
 
 /**
  * What produced the telemetry: attributes such as `service.name`, printed at the end of each
@@ -252,7 +262,7 @@ function exporterName(exporter: object): string {
 /** Options of the {@linkcode TracerProvider} constructor (what the builder collects). */
 export interface TracerProviderOptions {
   /**
-   * Names of the sources to listen to; `*` matches any run of characters; matching ignores
+   * Names of the sources to listen to; `*` matches any run of characters and `?` one character; matching ignores
    * case, as in .NET.
    * @default {[]}
    */
@@ -287,7 +297,7 @@ export interface TracerProviderOptions {
 function wildcardPattern(names: readonly string[]): RegExp | undefined {
   if (names.length === 0) return undefined;
   const alternatives = names.map((name) =>
-    name.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")
+    name.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".")
   );
   return new RegExp(`^(?:${alternatives.join("|")})$`, "i");
 }
@@ -300,8 +310,10 @@ function checkLimits(limits: Partial<ActivityLimits>): Partial<ActivityLimits> {
     if (!(key in DEFAULT_LIMITS)) throw new TypeError(`Cannot set limits: unknown limit '${key}'`);
     const value = (limits as Record<string, unknown>)[key];
     if (value === undefined) continue;
+    if (typeof value !== "number") {
+      throw new TypeError(`Cannot set limits: ${key} must be a number, got ${typeof value}`);
+    }
     if (
-      typeof value !== "number" ||
       !(value === Infinity || (Number.isInteger(value) && value >= 0))
     ) {
       throw new RangeError(
@@ -425,11 +437,20 @@ export class TracerProvider {
     if (sampler instanceof AlwaysOffSampler) {
       return creation.parent === undefined ? "none" : "propagationData";
     }
-    const result = sampler.shouldSample(creation);
-    if (result.tags !== undefined) {
-      for (const [key, value] of result.tags) creation.samplingTags.push([key, value]);
+    let result: SamplingResult;
+    try {
+      result = sampler.shouldSample(creation);
+    } catch (error) {
+      this.#reporter.report(sampler, error, `Sampler ${sampler.description}`);
+      return creation.parent === undefined ? "none" : "propagationData";
     }
-    if (result.traceState !== undefined) creation.traceState = result.traceState;
+    if (result.decision !== "drop") {
+      // Tags and trace state matter only for an activity whose data are kept.
+      if (result.tags !== undefined) {
+        for (const [key, value] of result.tags) creation.samplingTags.push([key, value]);
+      }
+      if (result.traceState !== undefined) creation.traceState = result.traceState;
+    }
     switch (result.decision) {
       case "recordAndSample":
         return "allDataAndRecorded";
@@ -442,7 +463,9 @@ export class TracerProvider {
 
   #started(activity: Activity): void {
     if (!activity.isAllDataRequested) return;
-    for (const processor of this.#processors) {
+    const processors = this.#processors;
+    for (let i = 0; i < processors.length; i++) {
+      const processor = processors[i]!;
       if (processor.onStart === undefined) continue;
       try {
         processor.onStart(activity);
@@ -454,7 +477,9 @@ export class TracerProvider {
 
   #stopped(activity: Activity): void {
     if (!activity.isAllDataRequested || this.#shutdown !== undefined) return;
-    for (const processor of this.#processors) {
+    const processors = this.#processors;
+    for (let i = 0; i < processors.length; i++) {
+      const processor = processors[i]!;
       try {
         processor.onEnd(activity);
       } catch (error) {
@@ -518,14 +543,15 @@ export class TracerProvider {
  */
 export class TracerProviderBuilder {
   readonly #sources: string[] = [];
-  readonly #processors: ActivityProcessor[] = [];
+  readonly #processors: (ActivityProcessor | DeferredBatch)[] = [];
   #sampler: Sampler | undefined;
   #resource: Resource = Resource.empty;
   #limits: Partial<ActivityLimits> | undefined;
   #onError: ErrorHandler | undefined;
+  #environment: EnvironmentSource | false | undefined;
 
   /**
-   * Listens to sources by name; `*` matches any run of characters, case is ignored.
+   * Listens to sources by name; `*` matches any run of characters, `?` one, case is ignored.
    *
    * @param names Source names or patterns, such as `"MyCompany.*"`.
    * @returns The builder.
@@ -567,6 +593,127 @@ export class TracerProviderBuilder {
    */
   addExporter(exporter: ActivityExporter): this {
     return this.addProcessor(new SimpleProcessor(exporter));
+  }
+
+  /**
+   * Adds an exporter behind a {@linkcode BatchProcessor}. Options left out are taken from the
+   * `OTEL_BSP_*` environment variables when set, else from the defaults; the processor is made
+   * by {@linkcode TracerProviderBuilder.build}, which throws for a bad option.
+   *
+   * @param exporter The exporter.
+   * @param options The batch processor's options; they win over the environment.
+   * @returns The builder.
+   * @throws {TypeError} When the exporter has no `export` function or `options` is not an
+   * object.
+   *
+   * @example
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder, InMemoryExporter } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * const exporter = new InMemoryExporter();
+   * const provider = createTracerProviderBuilder()
+   *   .addSource("App")
+   *   .addBatchExporter(exporter, { scheduledDelayMillis: 1000 })
+   *   .build();
+   * new ActivitySource("App").startActivity("Work")?.stop();
+   * assert.equal(exporter.activities.length, 0);
+   * await provider.shutdown();
+   * assert.equal(exporter.activities.length, 1);
+   * ```
+   */
+  addBatchExporter(exporter: ActivityExporter, options: BatchProcessorOptions = {}): this {
+    if (
+      typeof exporter !== "object" || exporter === null || typeof exporter.export !== "function"
+    ) {
+      throw new TypeError("Cannot add batch exporter: it must have an export() function");
+    }
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Cannot add batch exporter: options must be an object");
+    }
+    this.#processors.push(new DeferredBatch(exporter, { ...options }));
+    return this;
+  }
+
+  /**
+   * Adds an OTLP/HTTP exporter (`OtlpExporter` of `@tracelinks/activity/otlp`) behind a
+   * {@linkcode BatchProcessor}, as OpenTelemetry .NET's `AddOtlpExporter()`. The OTLP code is
+   * loaded on first use, so a program that never calls this does not load it. Options left
+   * out come from the `OTEL_EXPORTER_OTLP_*` variables where permitted, else the defaults
+   * (`http://localhost:4318/v1/traces`, `http/protobuf`). A bad option is reported by the
+   * processor when the exporter is first used; make the exporter yourself and pass it to
+   * {@linkcode TracerProviderBuilder.addBatchExporter} to see errors at once and to read its
+   * delivered and lost counts.
+   *
+   * @param options The exporter's options.
+   * @param batchOptions The batch processor's options.
+   * @returns The builder.
+   * @throws {TypeError} When `options` or `batchOptions` is not an object.
+   *
+   * @example Send JSON to a stand-in collector
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * const names: string[] = [];
+   * const provider = createTracerProviderBuilder()
+   *   .addSource("App")
+   *   .addOtlpExporter({
+   *     protocol: "http/json",
+   *     env: () => undefined,
+   *     fetch: async (_url, init) => {
+   *       const body = JSON.parse(new TextDecoder().decode(init.body as Uint8Array));
+   *       names.push(body.resourceSpans[0].scopeSpans[0].spans[0].name);
+   *       return new Response(null);
+   *     },
+   *   })
+   *   .build();
+   * new ActivitySource("App").startActivity("Work")?.stop();
+   * await provider.shutdown();
+   * assert.deepEqual(names, ["Work"]);
+   * ```
+   */
+  addOtlpExporter(options?: OtlpExporterOptions, batchOptions?: BatchProcessorOptions): this {
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new TypeError("Cannot add OTLP exporter: options must be an object");
+    }
+    return this.addBatchExporter(new OtlpExporterLoader(options), batchOptions);
+  }
+
+  /**
+   * Chooses where the `OTEL_*` environment variables are read from at
+   * {@linkcode TracerProviderBuilder.build}: by default the runtime's environment, read only
+   * where no prompt can follow (on Deno, only variables whose env permission is already
+   * granted). Pass a record or a function to read from elsewhere (tests, a config file), or
+   * `false` to ignore the environment. Explicit builder options always win over it.
+   *
+   * @param source A record of values, a function that returns a variable's value, or `false`.
+   * @returns The builder.
+   * @throws {TypeError} When `source` is none of those.
+   *
+   * @example Configure from a record
+   * ```ts
+   * import { createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * await using provider = createTracerProviderBuilder()
+   *   .setEnvironment({ OTEL_SERVICE_NAME: "checkout", OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" })
+   *   .build();
+   * assert.equal(provider.resource.get("service.name"), "checkout");
+   * assert.equal(provider.sampler.description, "TraceIdRatioBased{0.25}");
+   * ```
+   */
+  setEnvironment(source: EnvironmentSource | false): this {
+    if (
+      source !== false && typeof source !== "function" &&
+      (typeof source !== "object" || source === null)
+    ) {
+      throw new TypeError(
+        "Cannot set environment: expected a record, a function or false",
+      );
+    }
+    this.#environment = source;
+    return this;
   }
 
   /**
@@ -669,21 +816,86 @@ export class TracerProviderBuilder {
   }
 
   /**
-   * Builds the provider, which starts listening at once.
+   * Builds the provider, which starts listening at once. The `OTEL_*` environment variables
+   * (see {@linkcode TracerProviderBuilder.setEnvironment}) fill in what was not set
+   * explicitly; a bad value there is reported to the error handler and the default is used.
    *
    * @returns The provider.
+   * @throws {TypeError} When an option of a batch exporter has the wrong type.
+   * @throws {RangeError} When an option of a batch exporter is out of range; the message names
+   * the option and the value.
    */
   build(): TracerProvider {
+    const onError = this.#onError ?? reportToStderr;
+    const env = this.#environment === false ? undefined : readEnvConfig(
+      this.#environment === undefined ? runtimeEnv : toEnvReader(this.#environment),
+      (name, error) => safeReport(onError, error, `Environment variable ${name}`),
+    );
+    const processors = this.#processors.map((entry) =>
+      entry instanceof DeferredBatch ? entry.make(env?.batch, onError) : entry
+    );
     const options: TracerProviderOptions = {
-      sources: this.#sources,
-      processors: this.#processors,
-      resource: this.#resource,
+      sources: env?.disabled === true ? [] : this.#sources,
+      processors,
+      resource: env === undefined || env.resource.length === 0
+        ? this.#resource
+        : new Resource(env.resource).merge(this.#resource),
     };
-    if (this.#sampler !== undefined) options.sampler = this.#sampler;
-    if (this.#limits !== undefined) options.limits = this.#limits;
+    const sampler = this.#sampler ?? env?.sampler;
+    if (sampler !== undefined) options.sampler = sampler;
+    const limits = env === undefined || Object.keys(env.limits).length === 0
+      ? this.#limits
+      : { ...env.limits, ...withoutUndefinedLimits(this.#limits) };
+    if (limits !== undefined) options.limits = limits;
     if (this.#onError !== undefined) options.onError = this.#onError;
     return new TracerProvider(options);
   }
+}
+
+/** A batch exporter added to a builder: its processor is made at build time. */
+class DeferredBatch {
+  readonly #exporter: ActivityExporter;
+  readonly #options: BatchProcessorOptions;
+
+  constructor(exporter: ActivityExporter, options: BatchProcessorOptions) {
+    this.#exporter = exporter;
+    this.#options = options;
+  }
+
+  /** Makes the processor: explicit options over the environment's. */
+  make(env: BatchProcessorOptions | undefined, onError: ErrorHandler): BatchProcessor {
+    const options: BatchProcessorOptions = { ...env };
+    for (const [key, value] of Object.entries(this.#options)) {
+      if (value !== undefined) (options as Record<string, unknown>)[key] = value;
+    }
+    const queue = options.maxQueueSize ?? 2048;
+    const batch = options.maxExportBatchSize ?? 512;
+    const fromEnv = env?.maxExportBatchSize !== undefined || env?.maxQueueSize !== undefined;
+    if (
+      options.maxExportBatchSize !== undefined && fromEnv && typeof batch === "number" &&
+      typeof queue === "number" && batch > queue
+    ) {
+      safeReport(
+        onError,
+        new RangeError(
+          `Cannot use a batch size of ${batch} with a queue of ${queue} (OTEL_BSP_*); using ${queue}`,
+        ),
+        "Environment variable OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+      );
+      options.maxExportBatchSize = queue;
+    }
+    return new BatchProcessor(this.#exporter, options);
+  }
+}
+
+function withoutUndefinedLimits(
+  limits: Partial<ActivityLimits> | undefined,
+): Partial<ActivityLimits> {
+  const out: Record<string, number> = {};
+  if (limits !== undefined) {
+    for (const [key, value] of Object.entries(limits)) if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
 
 /**

@@ -184,6 +184,8 @@ export interface StartActivityOptions {
 
 const KINDS = new Set<string>(["internal", "server", "client", "producer", "consumer"]);
 const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
+// Start tags when none are given: shared, never written (an activity copies the tags it keeps).
+const NO_TAGS = Object.freeze([]) as unknown as [string, unknown][];
 
 const allListeners: ActivityListener[] = [];
 const allSources = new Set<ActivitySource>();
@@ -367,15 +369,23 @@ export class ActivitySource {
    * ```
    */
   startActivity(name: string, options?: StartActivityOptions): Activity | undefined {
+    // Kept small so that engines inline it: with nothing listening a call costs one check.
     const listeners = this.#listeners;
-    if (listeners.length === 0) return undefined;
+    return listeners.length === 0 ? undefined : this.#start(listeners, name, options);
+  }
+
+  #start(
+    listeners: readonly ActivityListener[],
+    name: string,
+    options: StartActivityOptions | undefined,
+  ): Activity | undefined {
     if (typeof name !== "string") name = safeString(name);
 
     let kind: ActivityKind = "internal";
     let parentActivity: Activity | undefined;
     let parentContext: ActivityContext | undefined;
     let links: readonly ActivityLink[] = EMPTY_LINKS;
-    let tags: [string, unknown][] = [];
+    let tags: [string, unknown][] = NO_TAGS;
     let startTicks: number | undefined;
     if (options !== undefined) {
       if (options.kind !== undefined && KINDS.has(options.kind)) kind = options.kind;
@@ -454,7 +464,9 @@ export class ActivitySource {
     } else {
       return undefined;
     }
-    if (samplingTags.length > 0) tags.push(...samplingTags);
+    if (samplingTags.length > 0) {
+      tags = tags === NO_TAGS ? samplingTags : [...tags, ...samplingTags];
+    }
 
     const flags = (parentFlags & TRACE_FLAG_RANDOM_TRACE_ID) |
       (result === 3 ? TRACE_FLAG_RECORDED : 0);
@@ -470,7 +482,7 @@ export class ActivitySource {
       traceFlags: flags,
       traceState,
       allData: result >= 2,
-      tags: result >= 2 ? tags : [],
+      tags: result >= 2 ? tags : NO_TAGS,
       links: result >= 2 ? links : undefined,
       startTicks: startTicks ?? nowTicks(this.#time),
       time: this.#time,
@@ -552,7 +564,8 @@ export class ActivitySource {
         throw error;
       }
       if (isPromiseLike(result)) {
-        return result.then(
+        // Promise.resolve also covers thenables whose then() returns nothing or throws.
+        return Promise.resolve(result).then(
           (value) => {
             activity.stop();
             return value;
