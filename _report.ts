@@ -1,6 +1,8 @@
 // Reporting of failures inside the telemetry pipeline (a listener, processor, exporter or
 // writer that throws): reported on stderr once per failing party, never rethrown.
 
+import { escapeControl } from "./_format.ts";
+
 /** Receives a failure of the telemetry pipeline: what failed and the error. */
 export type ErrorHandler = (error: unknown, where: string) => void;
 
@@ -8,7 +10,7 @@ export type ErrorHandler = (error: unknown, where: string) => void;
 export function reportToStderr(error: unknown, where: string): void {
   try {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    console.error(`[@tracelinks/activity] ${where} failed: ${text}`);
+    console.error(`[@tracelinks/activity] ${where} failed: ${escapeControl(text)}`);
   } catch {
     // Nothing left to report through.
   }
@@ -36,11 +38,7 @@ export class ReportOnce {
   report(party: object, error: unknown, where: string): boolean {
     if (this.#seen.has(party)) return false;
     this.#seen.add(party);
-    safeReport(
-      this.#handler,
-      error,
-      `${where} (further failures of the same party are counted, not printed)`,
-    );
+    safeReport(this.#handler, error, where);
     return true;
   }
 }
