@@ -25,7 +25,7 @@
  * @module
  */
 
-import { ActivityContext, ActivityLink, formatTraceparent } from "./links.ts";
+import { ActivityContext, ActivityLink, cleanTraceState, formatTraceparent } from "./links.ts";
 import { TRACE_FLAG_RECORDED } from "./ids.ts";
 import { ContextVariable } from "./context.ts";
 import { type Clock, epochMs, nowTicks, type TimeBase, toTicks, unixNano } from "./_time.ts";
@@ -390,11 +390,14 @@ export class Activity {
     return this.#traceState;
   }
 
-  /** Changes the trace state (.NET `TraceStateString`); ignored once stopped. */
+  /**
+   * Changes the trace state (.NET `TraceStateString`); ignored once stopped. A value that is
+   * not printable ASCII of at most 512 characters is dropped (the activity then has none).
+   */
   set traceState(value: string | undefined) {
     if (this.#endTicks >= 0) return;
     if (value !== undefined && typeof value !== "string") return;
-    this.#traceState = value === "" ? undefined : value;
+    this.#traceState = cleanTraceState(value);
     this.#context = undefined;
   }
 

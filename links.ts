@@ -110,8 +110,11 @@ function printable(text: string): string {
   return escapeControl(text.length > 40 ? text.slice(0, 40) + "..." : text);
 }
 
-/** A trace state is kept only when it is printable ASCII of at most 512 characters. */
-function cleanTraceState(traceState: string | undefined): string | undefined {
+/**
+ * A trace state is kept only when it is printable ASCII of at most 512 characters; used by
+ * activities too, so that an activity and its context always agree.
+ */
+export function cleanTraceState(traceState: string | undefined): string | undefined {
   if (traceState === undefined) return undefined;
   if (traceState.length > 512 || /[^\u0020-\u007e]/.test(traceState)) return undefined;
   const trimmed = traceState.trim();

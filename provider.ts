@@ -413,7 +413,8 @@ export class TracerProvider {
       activityStarted: (activity) => this.#started(activity),
       activityStopped: (activity) => this.#stopped(activity),
     };
-    if (limits !== undefined) (listener as { limits?: Partial<ActivityLimits> }).limits = limits;
+    // Always stated, so that a provider left at the defaults keeps them beside a stricter one.
+    (listener as { limits?: Partial<ActivityLimits> }).limits = limits ?? DEFAULT_LIMITS;
     this.#registration = ActivitySource.addActivityListener(listener);
   }
 
@@ -438,17 +439,20 @@ export class TracerProvider {
       return creation.parent === undefined ? "none" : "propagationData";
     }
     let result: SamplingResult;
+    let tags: [string, unknown][] | undefined;
     try {
       result = sampler.shouldSample(creation);
+      // Tags and trace state matter only for an activity whose data are kept. A result that
+      // cannot be read (not an object, tags of a wrong shape) counts as a throw.
+      if (result.decision !== "drop" && result.tags !== undefined) {
+        tags = toTagList(result.tags as Tags, "sampling");
+      }
     } catch (error) {
       this.#reporter.report(sampler, error, `Sampler ${sampler.description}`);
-      return creation.parent === undefined ? "none" : "propagationData";
+      return "propagationData"; // counts as a drop, whose answer this is
     }
     if (result.decision !== "drop") {
-      // Tags and trace state matter only for an activity whose data are kept.
-      if (result.tags !== undefined) {
-        for (const [key, value] of result.tags) creation.samplingTags.push([key, value]);
-      }
+      if (tags !== undefined) creation.samplingTags.push(...tags);
       if (result.traceState !== undefined) creation.traceState = result.traceState;
     }
     switch (result.decision) {
@@ -476,7 +480,9 @@ export class TracerProvider {
   }
 
   #stopped(activity: Activity): void {
-    if (!activity.isAllDataRequested || this.#shutdown !== undefined) return;
+    // Also after shutdown: a processor counts what it can no longer export (an activity that
+    // was running when the provider shut down), rather than it being lost unseen.
+    if (!activity.isAllDataRequested) return;
     const processors = this.#processors;
     for (let i = 0; i < processors.length; i++) {
       const processor = processors[i]!;
@@ -505,7 +511,9 @@ export class TracerProvider {
 
   /**
    * Stops listening, then shuts every processor down, which exports everything stopped before
-   * this call. Calling it again returns the same promise.
+   * this call. An activity still running is handed to the processors when it stops; a
+   * {@linkcode BatchProcessor} counts it as dropped (`afterShutdown`). Calling it again returns
+   * the same promise.
    *
    * @returns A promise that settles when done; it never rejects.
    */

@@ -30,9 +30,11 @@ import {
   type TagList,
   type Tags,
 } from "./activity.ts";
-import { ActivityContext, type ActivityLink } from "./links.ts";
+import { ActivityContext, type ActivityLink, cleanTraceState } from "./links.ts";
 import {
   type IdGenerator,
+  isValidSpanId,
+  isValidTraceId,
   randomIdGenerator,
   TRACE_FLAG_RANDOM_TRACE_ID,
   TRACE_FLAG_RECORDED,
@@ -141,7 +143,8 @@ export interface ActivitySourceOptions {
    */
   clock?: Clock;
   /**
-   * The generator of trace and span ids.
+   * The generator of trace and span ids. An id it gets wrong (or a throw) is replaced by a
+   * random one, and reported once.
    * @default {randomIdGenerator}
    */
   idGenerator?: IdGenerator;
@@ -261,7 +264,7 @@ export class ActivitySource {
     this.version = opts.version === "" ? undefined : opts.version;
     this.tags = Object.freeze(toTagList(opts.tags, "source"));
     this.#time = clock ? timeBase(clock) : DEFAULT_TIME_BASE;
-    this.#ids = ids ?? randomIdGenerator;
+    this.#ids = ids === undefined ? randomIdGenerator : checkedIds(ids);
     allSources.add(this);
     for (const listener of allListeners) this.#consider(listener);
   }
@@ -387,7 +390,7 @@ export class ActivitySource {
     let links: readonly ActivityLink[] = EMPTY_LINKS;
     let tags: [string, unknown][] = NO_TAGS;
     let startTicks: number | undefined;
-    if (options !== undefined) {
+    if (options !== undefined && options !== null) {
       if (options.kind !== undefined && KINDS.has(options.kind)) kind = options.kind;
       const parent = options.parent;
       if (parent instanceof Activity) {
@@ -458,8 +461,8 @@ export class ActivitySource {
       }
       if (result === 0) return undefined;
       samplingTags = creation.samplingTags;
-      traceState = typeof creation.traceState === "string" && creation.traceState !== ""
-        ? creation.traceState
+      traceState = typeof creation.traceState === "string"
+        ? cleanTraceState(creation.traceState)
         : undefined;
     } else {
       return undefined;
@@ -588,9 +591,58 @@ export class ActivitySource {
   }
 }
 
+/**
+ * Wraps a caller's id generator: an id it gets wrong (or a throw) is replaced by a random one
+ * and reported once, so that no activity carries an id that a context or a child rejects.
+ */
+function checkedIds(ids: IdGenerator): IdGenerator {
+  const replace = (error: unknown, random: () => string): string => {
+    reporter.report(ids, error, "ActivitySource idGenerator");
+    return random();
+  };
+  return {
+    newTraceId(): string {
+      let id: unknown;
+      try {
+        id = ids.newTraceId();
+      } catch (error) {
+        return replace(error, randomIdGenerator.newTraceId);
+      }
+      if (isValidTraceId(id)) return id;
+      return replace(
+        new TypeError(
+          `Cannot use trace id ${safeString(id)}: not 32 lowercase hex digits, not all zeros`,
+        ),
+        randomIdGenerator.newTraceId,
+      );
+    },
+    newSpanId(): string {
+      let id: unknown;
+      try {
+        id = ids.newSpanId();
+      } catch (error) {
+        return replace(error, randomIdGenerator.newSpanId);
+      }
+      if (isValidSpanId(id)) return id;
+      return replace(
+        new TypeError(
+          `Cannot use span id ${safeString(id)}: not 16 lowercase hex digits, not all zeros`,
+        ),
+        randomIdGenerator.newSpanId,
+      );
+    },
+  };
+}
+
 function fail(activity: Activity, error: unknown): void {
   activity.recordException(error);
-  activity.setStatus("error", error instanceof Error ? error.message : safeString(error));
+  let description: string | undefined;
+  try {
+    description = error instanceof Error ? error.message : safeString(error);
+  } catch {
+    // A hostile error object: the status is set without a description.
+  }
+  activity.setStatus("error", description);
   activity.stop();
 }
 

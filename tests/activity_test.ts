@@ -439,3 +439,25 @@ Deno.test("Activity.stop() goes on when a listener throws, and reports it once",
     errors.mock.restore();
   }
 });
+
+Deno.test("Activity.traceState keeps only what its context keeps, from a setter or a sampler", () => {
+  const dirty = "a=1\r\nx-injected: yes";
+  using _provider = createTracerProviderBuilder()
+    .addSource("TraceStateConsistency")
+    .setSampler({
+      description: "DirtyTraceState",
+      shouldSample: () => ({ decision: "recordAndSample", traceState: dirty }),
+    })
+    .build();
+  const source = new ActivitySource("TraceStateConsistency");
+  using fromSampler = source.startActivity("FromSampler")!;
+  assert.equal(fromSampler.traceState, undefined);
+  assert.equal(fromSampler.context.traceState, undefined);
+
+  fromSampler.traceState = "vendor=abc";
+  assert.equal(fromSampler.traceState, "vendor=abc");
+  assert.equal(fromSampler.context.traceState, "vendor=abc");
+  fromSampler.traceState = dirty;
+  assert.equal(fromSampler.traceState, undefined);
+  assert.equal(fromSampler.context.traceState, undefined);
+});

@@ -629,7 +629,13 @@ Deno.test("inject() writes only what the grammar allows", async (t) => {
   using _provider = provider();
   await t.step("CR, LF and other forbidden characters never reach the carrier", () => {
     using activity = source.startActivity("a", { root: true })!;
-    activity.traceState = "a=1\r\nx-injected: yes,b=2,C=3,d=caf\u00e9,e=ok\u0000,f=fine";
+    // Control and non-ASCII characters: the activity drops the whole value when it is set.
+    activity.traceState = "a=1\r\nx-injected: yes,b=2,d=caf\u00e9,e=ok\u0000,f=fine";
+    const dropped = new Headers({ tracestate: "stale=1" });
+    inject(activity, dropped);
+    assert.equal(dropped.get("tracestate"), null);
+    // Printable but outside the grammar: inject keeps only the valid members.
+    activity.traceState = "a==1,b=2,C=3,d=x=y,f=fine";
     const headers = new Headers();
     inject(activity, headers);
     assert.equal(headers.get("tracestate"), "b=2,f=fine");
@@ -773,4 +779,15 @@ Deno.test("setTraceStateMember() and deleteTraceStateMember() mutate as the spec
     assert.equal(deleteTraceStateMember("a=1,b=2,c=3", "b"), "a=1,c=3");
     assert.equal(deleteTraceStateMember(undefined, "b"), undefined);
   });
+});
+
+Deno.test("inject() never sends a member cut short by the input bound of a long trace state", () => {
+  using _provider = provider();
+  using activity = source.startActivity("a", { root: true })!;
+  // 32,765 empty members, then one whose value the 32,768-character bound would cut to "a".
+  activity.traceState = ",".repeat(32765) + "k=abcdef";
+  const out: Record<string, string> = {};
+  inject(activity, out);
+  assert.notEqual(out.tracestate, "k=a");
+  assert.ok(out.tracestate === undefined || out.tracestate === "k=abcdef", out.tracestate);
 });

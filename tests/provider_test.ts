@@ -6,6 +6,7 @@ import {
   type ActivityProcessor,
   ActivitySource,
   AlwaysOffSampler,
+  BatchProcessor,
   ConsoleExporter,
   createTracerProviderBuilder,
   InMemoryExporter,
@@ -431,4 +432,82 @@ Deno.test("Resource keeps attributes in order, each key once", async (t) => {
     );
     source[Symbol.dispose]();
   });
+});
+
+Deno.test("TracerProvider hands activities stopped after shutdown to its processors to count", async () => {
+  const name = uniqueName();
+  const exporter = new InMemoryExporter();
+  const batch = new BatchProcessor(exporter);
+  const provider = createTracerProviderBuilder().addSource(name).addProcessor(batch)
+    .setEnvironment(false).build();
+  const source = new ActivitySource(name);
+  source.startActivity("Before")?.stop();
+  const running = source.startActivity("Running")!;
+  const done = provider.shutdown();
+  running.stop(); // in flight at shutdown: not exported, but counted, not lost silently
+  await done;
+  assert.deepEqual(exporter.activities.map((a) => a.displayName), ["Before"]);
+  assert.equal(batch.droppedByReason.afterShutdown, 1);
+  assert.equal(batch.droppedCount, 1);
+});
+
+Deno.test("TracerProvider without limits keeps the default limits beside a stricter provider", async () => {
+  const name = uniqueName();
+  const strict = new InMemoryExporter();
+  const plain = new InMemoryExporter();
+  await using _strict = createTracerProviderBuilder().addSource(name).addInMemoryExporter(strict)
+    .setLimits({ tagCount: 2 }).setEnvironment(false).build();
+  await using _plain = createTracerProviderBuilder().addSource(name).addInMemoryExporter(plain)
+    .setEnvironment(false).build();
+  const source = new ActivitySource(name);
+  source.startActivity("Work", { tags: { a: 1, b: 2, c: 3, d: 4 } })?.stop();
+  // An activity keeps the most generous limits of its listeners: the plain provider's
+  // default of 128 tags, not the other provider's 2.
+  assert.equal(plain.activities[0]?.tags.length, 4);
+  assert.equal(plain.activities[0]?.droppedTagCount, 0);
+});
+
+Deno.test("TracerProvider counts a sampler that throws as drop, also for a root", () => {
+  const name = uniqueName();
+  const exporter = new InMemoryExporter();
+  const reports: string[] = [];
+  using _provider = createTracerProviderBuilder().addSource(name).addInMemoryExporter(exporter)
+    .setEnvironment(false).setErrorHandler((_error, where) => reports.push(where))
+    .setSampler({
+      description: "Broken",
+      shouldSample: (o) => {
+        if (o.parent === undefined) throw new Error("broken");
+        return { decision: "recordAndSample" };
+      },
+    }).build();
+  const source = new ActivitySource(name);
+  // As a drop: the root is made, unrecorded, so its context still propagates and a child
+  // shares its trace instead of starting one of its own.
+  const child = source.startActiveActivity("Root", (root) => {
+    assert.ok(root !== undefined);
+    assert.equal(root.recorded, false);
+    const child = source.startActivity("Child")!;
+    child.stop();
+    assert.equal(child.traceId, root.traceId);
+    return child;
+  });
+  assert.equal(child.parentSpanId !== undefined, true);
+  assert.deepEqual(reports, ["Sampler Broken"]);
+});
+
+Deno.test("TracerProvider counts a malformed sampling result as drop and reports it to its handler", () => {
+  const name = uniqueName();
+  const reports: string[] = [];
+  const answers: unknown[] = [undefined, { decision: "recordAndSample", tags: 5 }];
+  let call = 0;
+  using _provider = createTracerProviderBuilder().addSource(name).setEnvironment(false)
+    .setErrorHandler((_error, where) => reports.push(where))
+    .setSampler({ description: "Malformed", shouldSample: () => answers[call++] as never })
+    .build();
+  const source = new ActivitySource(name);
+  using first = source.startActivity("First");
+  using second = source.startActivity("Second", { root: true });
+  assert.deepEqual([first?.recorded, second?.recorded], [false, false]);
+  assert.deepEqual([first?.isAllDataRequested, second?.isAllDataRequested], [false, false]);
+  assert.deepEqual(reports, ["Sampler Malformed"]);
 });

@@ -549,3 +549,68 @@ Deno.test("ActivitySource.startActivity() accepts odd input without throwing", (
     errors.mock.restore();
   }
 });
+
+Deno.test("ActivitySource.startActivity() takes null options as none", () => {
+  using s = sourceWith(sampling("allDataAndRecorded"));
+  s.source.startActiveActivity("Outer", (outer) => {
+    using inner = s.source.startActivity("Inner", null as never);
+    assert.equal(inner?.parentSpanId, outer?.spanId);
+    const seen = s.source.startActiveActivity("Active", null as never, (a) => a?.parentSpanId);
+    assert.equal(seen, outer?.spanId);
+  });
+});
+
+Deno.test("ActivitySource replaces ids a custom generator gets wrong, and reports it once", () => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    const name = uniqueName();
+    using _registration = ActivitySource.addActivityListener({
+      shouldListenTo: (s) => s.name === name,
+      sample: () => "allDataAndRecorded",
+    });
+    let calls = 0;
+    const source = new ActivitySource(name, {
+      idGenerator: {
+        // Trace ids: a short one (toString(16) unpadded), then an uppercase one; span ids throw.
+        newTraceId: () => ["abc", "5CE4D8AD4926ECDD0084681F46FA38D9"][calls++ % 2]!,
+        newSpanId: () => {
+          throw new Error("no span id");
+        },
+      },
+    });
+    const parent = source.startActivity("Parent")!;
+    assert.match(parent.traceId, /^[0-9a-f]{32}$/);
+    assert.match(parent.spanId, /^[0-9a-f]{16}$/);
+    assert.equal(parent.context.traceId, parent.traceId);
+    const child = Activity.run(parent, () => source.startActivity("Child"))!;
+    assert.equal(child.traceId, parent.traceId);
+    assert.equal(child.parentSpanId, parent.spanId);
+    child.stop();
+    parent.stop();
+    assert.equal(errors.mock.callCount(), 1);
+    source[Symbol.dispose]();
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("ActivitySource.startActiveActivity() rethrows an error whose message cannot be read", () => {
+  using s = sourceWith(sampling("allDataAndRecorded"));
+  const hostile = new Error("hidden");
+  Object.defineProperty(hostile, "message", {
+    get() {
+      throw new Error("message getter");
+    },
+  });
+  let seen: Activity | undefined;
+  assert.throws(
+    () =>
+      s.source.startActiveActivity("Work", (activity) => {
+        seen = activity;
+        throw hostile;
+      }),
+    (error) => error === hostile,
+  );
+  assert.equal(seen?.isStopped, true);
+  assert.equal(seen?.status, "error");
+});
