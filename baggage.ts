@@ -169,7 +169,11 @@ export function parseBaggage(text: string | readonly string[]): BaggageEntry[] {
     : Array.isArray(text)
     ? text.filter((t) => typeof t === "string").join(",")
     : "";
-  if (joined.length > MAX_INPUT) joined = joined.slice(0, joined.lastIndexOf(",", MAX_INPUT));
+  if (joined.length > MAX_INPUT) {
+    // Cut between members only; with no comma before the bound, nothing is read.
+    const cut = joined.lastIndexOf(",", MAX_INPUT);
+    joined = cut < 0 ? "" : joined.slice(0, cut);
+  }
   const out: BaggageEntry[] = [];
   let bytes = 0;
   for (const part of joined.split(",")) {
@@ -225,10 +229,12 @@ export function formatBaggage(
       let member = key + "=" + encodeValue(value);
       let valid = true;
       for (const property of entry.properties ?? []) {
-        if (!TOKEN.test(property.key)) valid = false;
-        else if (property.value === undefined) member += ";" + property.key;
-        else if (!OCTETS.test(property.value)) valid = false;
-        else member += ";" + property.key + "=" + property.value;
+        // Each read once: a getter cannot pass the check with one text and be written with another.
+        const { key: pkey, value: pvalue } = property;
+        if (typeof pkey !== "string" || !TOKEN.test(pkey)) valid = false;
+        else if (pvalue === undefined) member += ";" + pkey;
+        else if (typeof pvalue !== "string" || !OCTETS.test(pvalue)) valid = false;
+        else member += ";" + pkey + "=" + pvalue;
       }
       if (!valid || member.length > BAGGAGE_MAX_MEMBER_BYTES) continue;
       if (out.length + (out === "" ? 0 : 1) + member.length > BAGGAGE_MAX_BYTES) continue;

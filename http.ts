@@ -120,7 +120,12 @@ export function instrumentFetch(options: InstrumentFetchOptions): FetchFunction 
     });
     const carrierOf = activity ?? Activity.current;
     inject(carrierOf, request.headers);
-    if (carrierOf !== undefined) injectBaggage(carrierOf, request.headers);
+    // Through a setter, so that with no baggage to send a header the caller set is kept.
+    if (carrierOf !== undefined) {
+      injectBaggage(carrierOf, request.headers, {
+        setter: (headers, name, value) => (headers as Headers).set(name, value),
+      });
+    }
     try {
       const response = await inner(request);
       activity?.setTag("http.response.status_code", response.status);

@@ -705,9 +705,35 @@ function positiveNumber(value: unknown, what: string, allowZero = false): number
 // ---------------------------------------------------------------------------------------------
 // Responses.
 
+/** The longest delay timers take (2^31 - 1 ms); a longer one would fire at once. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+/**
+ * Settles as `promise` does, or rejects with the signal's reason when it aborts first: the
+ * timeout holds even for a `fetch` or a body stream that ignores the signal.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", abort);
+        reject(error);
+      },
+    );
+  });
+}
+
 async function readLimited(
   response: Response,
   limit: number,
+  signal: AbortSignal,
 ): Promise<{ bytes: Uint8Array; complete: boolean }> {
   const body = response.body;
   if (body === null) return { bytes: new Uint8Array(0), complete: true };
@@ -717,7 +743,14 @@ async function readLimited(
   let complete = true;
   try {
     while (true) {
-      const { done, value } = await reader.read();
+      let read: ReadableStreamReadResult<Uint8Array>;
+      try {
+        read = await untilAborted(reader.read(), signal);
+      } catch (error) {
+        reader.cancel().catch(() => {});
+        throw error;
+      }
+      const { done, value } = read;
       if (done) break;
       if (size + value.length > limit) {
         chunks.push(value.subarray(0, limit - size));
@@ -809,13 +842,16 @@ function retryAfterMs(value: string | null): number | undefined {
   if (value === null) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Every HTTP-date form names the day and month; without a letter, Date.parse would read
+  // junk such as "1.5" as a date in 2001, that is, "retry now".
+  if (!/[A-Za-z]/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - Date.now());
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER)));
 }
 
 async function gzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
@@ -1181,17 +1217,15 @@ export class OtlpExporter implements ActivityExporter {
       if (remaining <= 0) {
         return this.#fail(count, `timed out after ${this.#timeout} ms`, status, attempt - 1);
       }
-      const signal = AbortSignal.timeout(remaining);
+      const signal = AbortSignal.timeout(Math.min(remaining, MAX_TIMER));
       let problem: string;
       let wait: number | undefined;
       let response: Response | undefined;
       try {
-        response = await this.#fetch(this.#url, {
-          method: "POST",
-          headers: this.#headers,
-          body,
+        response = await untilAborted(
+          this.#fetch(this.#url, { method: "POST", headers: this.#headers, body, signal }),
           signal,
-        });
+        );
       } catch (error) {
         if (signal.aborted) {
           return this.#fail(count, `timed out after ${this.#timeout} ms`, status, attempt);
@@ -1200,10 +1234,10 @@ export class OtlpExporter implements ActivityExporter {
       }
       if (response !== undefined) {
         status = response.status;
-        if (response.ok) return await this.#accepted(response, count, attempt);
+        if (response.ok) return await this.#accepted(response, count, attempt, signal);
         let detail = "";
         try {
-          const { bytes } = await readLimited(response, this.#maxResponseBytes);
+          const { bytes } = await readLimited(response, this.#maxResponseBytes, signal);
           detail = describeErrorBody(bytes, isJson(response, this.#protocol));
         } catch {
           // The status says enough; the body may have timed out.
@@ -1235,11 +1269,16 @@ export class OtlpExporter implements ActivityExporter {
     }
   }
 
-  async #accepted(response: Response, count: number, attempts: number): Promise<void> {
+  async #accepted(
+    response: Response,
+    count: number,
+    attempts: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     let partial: { rejected: number; message: string } | undefined;
     let unreadable = "";
     try {
-      const { bytes, complete } = await readLimited(response, this.#maxResponseBytes);
+      const { bytes, complete } = await readLimited(response, this.#maxResponseBytes, signal);
       if (complete) partial = readPartialSuccess(bytes, isJson(response, this.#protocol));
       else unreadable = `the response is larger than ${this.#maxResponseBytes} bytes`;
     } catch (error) {

@@ -303,7 +303,9 @@ export function deleteTraceStateMember(
 function sanitize(traceState: string | undefined): string | undefined {
   if (typeof traceState !== "string" || traceState === "") return undefined;
   if (traceState.length > TRACESTATE_MAX_INPUT) {
-    traceState = traceState.slice(0, TRACESTATE_MAX_INPUT);
+    // Cut between members only, so that no member goes out with a shortened value.
+    const cut = traceState.lastIndexOf(",", TRACESTATE_MAX_INPUT);
+    traceState = cut < 0 ? "" : traceState.slice(0, cut);
   }
   return format(fit(readLenient(traceState)));
 }

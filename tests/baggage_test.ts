@@ -11,6 +11,7 @@ import {
   injectBaggage,
   parseBaggage,
 } from "../mod.ts";
+import { instrumentFetch } from "../http.ts";
 
 const source = new ActivitySource("Baggage.Test");
 
@@ -193,4 +194,62 @@ Deno.test("extractBaggage() reads any carrier and never throws", () => {
     setter: (_c, name, value) => written.push(`${name}: ${value}`),
   });
   assert.deepEqual(written, ["baggage: a=1"]);
+});
+
+Deno.test("injectBaggage() reads each property once, so a changing getter cannot slip CR or LF in", () => {
+  const changing = (first: string, later: string) => {
+    let reads = 0;
+    return () => reads++ === 0 ? first : later;
+  };
+  const key = changing("p", "p\r\nx-injected: 1");
+  const value = changing("v", "v\r\nx-injected: 2");
+  const carrier: Record<string, string> = {};
+  injectBaggage([
+    {
+      key: "a",
+      value: "1",
+      properties: [{
+        get key() {
+          return key();
+        },
+      }],
+    },
+    {
+      key: "b",
+      value: "2",
+      properties: [{
+        key: "q",
+        get value() {
+          return value();
+        },
+      }],
+    },
+  ], carrier);
+  assert.deepEqual(carrier, { baggage: "a=1;p,b=2;q=v" });
+});
+
+Deno.test("instrumentFetch() keeps a baggage header the caller set when the activity has none", async () => {
+  using _provider = provider();
+  const sent: (string | null)[] = [];
+  const fetch = instrumentFetch({
+    source,
+    fetch: (input, init) => {
+      sent.push(new Request(input, init).headers.get("baggage"));
+      return Promise.resolve(new Response(null, { status: 204 }));
+    },
+  });
+  await fetch("http://api.test/", { headers: { baggage: "tenant=acme" } });
+  await source.startActiveActivity("WithBaggage", {}, async (activity) => {
+    activity?.addBaggage("user", "ann");
+    await fetch("http://api.test/", { headers: { baggage: "tenant=acme" } });
+  });
+  assert.deepEqual(sent, ["tenant=acme", "user=ann"]);
+});
+
+Deno.test("parseBaggage() never reads a member cut short by its input bound", () => {
+  // No comma in the first 65,536 characters: nothing there is a member, and what follows is
+  // past the bound; a member must never come out with a shortened value.
+  const entries = parseBaggage("x".repeat(70000) + ",a=1");
+  assert.ok(entries.every((e) => e.key !== "a" || e.value === "1"), JSON.stringify(entries));
+  assert.deepEqual(parseBaggage("k=" + "v".repeat(65534) + ",b=22"), []);
 });

@@ -7,7 +7,12 @@
 import assert from "node:assert/strict";
 import { type Activity, ActivitySource, createTracerProviderBuilder } from "../mod.ts";
 import { InMemoryExporter, Resource } from "../mod.ts";
-import { OtlpExporter, type OtlpExporterOptions, OtlpExportError } from "../otlp.ts";
+import {
+  type FetchFunction,
+  OtlpExporter,
+  type OtlpExporterOptions,
+  OtlpExportError,
+} from "../otlp.ts";
 import {
   decodeJson,
   decodeProtobuf,
@@ -483,4 +488,122 @@ Deno.test("addOtlpExporter() reports a bad option through the provider when firs
   await provider.shutdown();
   assert.ok(handled.length >= 1);
   assert.match(handled[0]!, /RangeError: Cannot make OtlpExporter: timeout must be a positive/);
+});
+
+// A fetch stand-in that answers after a short while unless its signal aborts first, as fetch does.
+function honouringFetch(answer: () => Response): FetchFunction {
+  return (_url, init) =>
+    new Promise<Response>((resolve, reject) => {
+      const signal = init.signal;
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = setTimeout(() => resolve(answer()), 20);
+      signal?.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      }, { once: true });
+    });
+}
+
+// Settles with the outcome of an export, or "still pending" if it has not ended after 2 s.
+async function outcomeOf(otlp: OtlpExporter, count: number): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve("still pending"), 2000);
+  });
+  try {
+    return await Promise.race([
+      otlp.export(activities(count), Resource.empty).then(
+        () => "delivered",
+        (error: unknown) => `rejected: ${error instanceof Error ? error.message : error}`,
+      ),
+      guard,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("OtlpExporter with a timeout beyond the timer range (2^31 ms) still delivers", async () => {
+  const otlp = exporter({ timeout: 2 ** 32, fetch: honouringFetch(() => new Response(null)) });
+  assert.equal(await outcomeOf(otlp, 1), "delivered");
+  assert.equal(otlp.deliveredCount, 1);
+  assert.equal(otlp.lostCount, 0);
+  await otlp.shutdown();
+});
+
+Deno.test("OtlpExporter ends an export at its timeout even when fetch ignores the signal", async () => {
+  const reports: string[] = [];
+  const otlp = exporter({ timeout: 50, fetch: () => new Promise<Response>(() => {}) }, reports);
+  assert.match(await outcomeOf(otlp, 2), /^rejected: .*timed out after 50 ms/);
+  assert.equal(otlp.lostCount, 2);
+  assert.equal(otlp.pendingCount, 0);
+  await otlp.shutdown();
+  assert.match(reports.join("\n"), /2 of 2 activities were not delivered/);
+});
+
+Deno.test("OtlpExporter stops reading an endless response body at its timeout", async (t) => {
+  const endless = (status: number) => () =>
+    Promise.resolve(
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new Uint8Array([1]));
+          },
+        }),
+        { status },
+      ),
+    );
+  await t.step("an accepted request is delivered, the unreadable answer reported", async () => {
+    const reports: string[] = [];
+    const otlp = exporter({ timeout: 50, fetch: endless(200) }, reports);
+    assert.equal(await outcomeOf(otlp, 1), "delivered");
+    assert.equal(otlp.deliveredCount, 1);
+    assert.match(reports.join("\n"), /accepted 1 activities but its response could not be read/);
+  });
+  await t.step("a 503 fails at the timeout", async () => {
+    const otlp = exporter({ timeout: 50, fetch: endless(503) });
+    assert.match(await outcomeOf(otlp, 1), /^rejected: .*HTTP 503/);
+    assert.equal(otlp.lostCount, 1);
+  });
+});
+
+Deno.test("OtlpExporter ignores a Retry-After that is neither seconds nor an HTTP date", async () => {
+  // Honoured, each of these would mean "retry now"; ignored, the backoff of 10 s passes the
+  // 1 s timeout, so the export ends after one attempt.
+  for (const retryAfter of ["1.5", "-1", "1 2", "+5"]) {
+    let calls = 0;
+    const otlp = exporter({
+      timeout: 1000,
+      retry: { initialBackoff: 10_000, maxBackoff: 10_000 },
+      fetch: () => {
+        calls++;
+        return Promise.resolve(
+          new Response(null, { status: 429, headers: { "retry-after": retryAfter } }),
+        );
+      },
+    });
+    const error = await rejection(otlp.export(activities(1), Resource.empty));
+    assert.equal(calls, 1, `Retry-After: ${retryAfter}`);
+    assert.match(error.message, /HTTP 429 .*would pass the 1000 ms timeout/);
+  }
+});
+
+Deno.test("OtlpExporter honours a Retry-After HTTP date in the past as retry now", async () => {
+  let calls = 0;
+  const otlp = exporter({
+    timeout: 1000,
+    retry: { initialBackoff: 10_000, maxBackoff: 10_000 },
+    fetch: () =>
+      Promise.resolve(
+        ++calls === 1
+          ? new Response(null, {
+            status: 503,
+            headers: { "retry-after": "Sun, 06 Nov 1994 08:49:37 GMT" },
+          })
+          : new Response(null),
+      ),
+  });
+  await otlp.export(activities(1), Resource.empty);
+  assert.equal(calls, 2);
+  assert.equal(otlp.deliveredCount, 1);
 });
