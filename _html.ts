@@ -75,7 +75,7 @@ details.act > summary { display: grid; grid-template-columns: var(--label) 1fr; 
 details.act > summary::-webkit-details-marker { display: none; }
 details.act > summary:hover, details.act[open] > summary { background: var(--panel); }
 details.act > summary:focus-visible { outline: 2px solid #0969da; }
-.label { padding-left: calc(var(--depth) * 14px + 4px); white-space: nowrap; overflow: hidden;
+.label { padding-left: calc(min(var(--depth) * 14px, 40%) + 4px); white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; min-width: 0; }
 .name { font-weight: 600; }
 .kind, .dur, .badge { color: var(--muted); font-size: 12px; margin-left: 6px; }
@@ -86,7 +86,7 @@ details.act > summary:focus-visible { outline: 2px solid #0969da; }
 .bar.error { outline: 2px solid #cf222e; outline-offset: 1px; }
 .external .bar { background: transparent; border: 2px dashed #6e7781; width: 12px; }
 .external .label { color: var(--muted); }
-.info { position: relative; z-index: 1; margin: 4px 0 10px calc(var(--depth) * 14px + 18px);
+.info { position: relative; z-index: 1; margin: 4px 0 10px calc(min(var(--depth) * 14px, 40%) + 18px);
   padding: 8px 12px; background: var(--panel);
   border-left: 3px solid hsl(var(--hue) 65% 48%); border-radius: 4px; }
 .info dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0; }
@@ -94,7 +94,7 @@ details.act > summary:focus-visible { outline: 2px solid #0969da; }
 .info dd { margin: 0; min-width: 0; }
 .info table { border-collapse: collapse; font-size: 12px; }
 .info td { border-top: 1px solid var(--line); padding: 2px 8px 2px 0; vertical-align: top; }
-.info td:first-child { color: var(--muted); white-space: nowrap; }
+.info td:first-child { color: var(--muted); min-width: 16ch; }
 .info ul { margin: 0; padding-left: 18px; }
 svg.arrows { position: absolute; left: 0; top: 0; overflow: visible; pointer-events: none; }
 path.link-arrow { fill: none; stroke: var(--arrow); stroke-width: 1.6; pointer-events: visibleStroke; }
@@ -235,7 +235,7 @@ class Report {
       );
       out.push(
         `<div class="trace-head"><span class="swatch"></span><span>trace <code>${
-          html(trace.traceId)
+          t(trace.traceId)
         }</code></span>${
           service === undefined ? "" : `<span class="u">${t(service)}</span>`
         }</div>`,
@@ -254,11 +254,11 @@ class Report {
             html(ext.traceId)
           }" data-span="${html(ext.spanId)}" style="--depth:0">` +
             `<summary><span class="label">external <span class="mono">span ${
-              html(ext.spanId)
+              t(ext.spanId)
             }</span></span><span class="lane"><span class="bar" style="left:0%"></span></span></summary>` +
             `<div class="info"><dl><dt>trace</dt><dd><code>${
-              html(ext.traceId)
-            }</code></dd><dt>span</dt><dd><code>${html(ext.spanId)}</code></dd></dl>${
+              t(ext.traceId)
+            }</code></dd><dt>span</dt><dd><code>${t(ext.spanId)}</code></dd></dl>${
               this.#edgeList(
                 "Linked from",
                 graph.linksTo(ext),
@@ -283,7 +283,9 @@ class Report {
       const target = rowsByKey.get(toKey)?.snapshot;
       const tags = tagSummary(edge.tags, 8, 80);
       const title = `${escapeText(from.snapshot.name)} → ${
-        target === undefined ? `external span ${edge.to.spanId}` : escapeText(target.name)
+        target === undefined
+          ? `external span ${escapeText(edge.to.spanId)}`
+          : escapeText(target.name)
       }${tags === "" ? "" : `  ${tags}`}`;
       out.push(
         `<path class="link-arrow${
@@ -334,13 +336,13 @@ class Report {
   #info(a: ActivitySnapshot, rowsByKey: Map<string, Row>): string {
     const graph = this.#graph;
     const dl: [string, string][] = [
-      ["trace", `<code>${html(a.traceId)}</code>`],
-      ["span", `<code>${html(a.spanId)}</code>`],
+      ["trace", `<code>${t(a.traceId)}</code>`],
+      ["span", `<code>${t(a.spanId)}</code>`],
       [
         "parent",
         a.parentSpanId === undefined
           ? "none (root)"
-          : `<code>${html(a.parentSpanId)}</code>${a.hasRemoteParent ? " (remote)" : ""}`,
+          : `<code>${t(a.parentSpanId)}</code>${a.hasRemoteParent ? " (remote)" : ""}`,
       ],
       ["kind", a.kind],
       ["source", `<span class="u">${t(a.sourceName)}</span>`],
@@ -391,10 +393,10 @@ class Report {
       const row = rowsByKey.get(`${ref.traceId}-${ref.spanId}`);
       const known = this.#graph.get(ref);
       const what = known === undefined
-        ? `external span <code>${html(ref.spanId)}</code>`
+        ? `external span <code>${t(ref.spanId)}</code>`
         : `<span class="u">${t(known.name)}</span>`;
       const target = row === undefined ? what : `<a href="#${row.id}">${what}</a>`;
-      return `<li>${target} in trace <code>${html(ref.traceId)}</code>${
+      return `<li>${target} in trace <code>${t(ref.traceId)}</code>${
         edge.tags.length > 0 ? tagTable(edge.tags) : ""
       }</li>`;
     });

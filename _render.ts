@@ -120,6 +120,8 @@ class Drawer {
   readonly #s: Settings;
   readonly #drawn = new Set<string>();
   readonly #edges = new Set<string>();
+  /** Steps still to draw, the next on top: a stack instead of recursion, for deep traces. */
+  readonly #steps: (() => void)[] = [];
   readonly lines: string[] = [];
 
   constructor(graph: LinkGraph, s: Settings) {
@@ -134,8 +136,16 @@ class Drawer {
     if (tree === undefined) return;
     if (this.lines.length > 0) this.lines.push("");
     const service = tree.roots[0]?.activity.serviceName;
-    this.lines.push(`trace ${traceId}${service === undefined ? "" : `  [${escapeText(service)}]`}`);
+    this.lines.push(
+      `trace ${escapeText(traceId)}${service === undefined ? "" : `  [${escapeText(service)}]`}`,
+    );
     this.#trace(traceId, "", 0, service);
+    while (this.#steps.length > 0) this.#steps.pop()!();
+  }
+
+  /** Queues steps to run in order, before the steps queued earlier. */
+  #then(steps: (() => void)[]): void {
+    for (let i = steps.length - 1; i >= 0; i--) this.#steps.push(steps[i]!);
   }
 
   /** Draws the forest of a trace under `prefix`; roots with a missing parent hang under it. */
@@ -151,12 +161,12 @@ class Drawer {
       if (group !== undefined) group.nodes.push(root);
       else groups.push({ parent, remote: root.activity.hasRemoteParent, nodes: [root] });
     }
-    groups.forEach((group, gi) => {
+    this.#then(groups.map((group, gi) => () => {
       const last = gi === groups.length - 1;
       if (group.parent === undefined) {
-        group.nodes.forEach((node, ni) => {
+        this.#then(group.nodes.map((node, ni) => () => {
           this.#node(node, prefix, last && ni === group.nodes.length - 1, hop, service);
-        });
+        }));
         return;
       }
       this.lines.push(
@@ -165,10 +175,10 @@ class Drawer {
         }`,
       );
       const inner = prefix + (last ? "    " : "│   ");
-      group.nodes.forEach((node, ni) => {
+      this.#then(group.nodes.map((node, ni) => () => {
         this.#node(node, inner, ni === group.nodes.length - 1, hop, service);
-      });
-    });
+      }));
+    }));
   }
 
   #label(a: ActivitySnapshot, service: string | undefined): string {
@@ -216,7 +226,7 @@ class Drawer {
   }
 
   #items(items: Item[], prefix: string, hop: number, service: string | undefined): void {
-    items.forEach((item, i) => {
+    this.#then(items.map((item, i) => () => {
       const last = i === items.length - 1;
       if (item.type === "child") {
         this.#node(item.node, prefix, last, hop, service);
@@ -269,7 +279,7 @@ class Drawer {
       if (!drawn && hop + 1 <= this.#s.depth) {
         this.#trace(edge.from.traceId, inner, hop + 1, service);
       }
-    });
+    }));
   }
 }
 

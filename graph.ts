@@ -234,9 +234,12 @@ interface TraceEntry {
 interface Inbound {
   readonly from: Entry;
   readonly index: number;
+  /** The trace the link points at, kept so that eviction does not read the snapshot again. */
+  readonly target: string;
 }
 
 const KINDS = new Set<string>(["internal", "server", "client", "producer", "consumer"]);
+const STATUSES = new Set<string>(["unset", "ok", "error"]);
 const EMPTY_TAGS: TagList = Object.freeze([]);
 
 function keyOf(traceId: string, spanId: string): string {
@@ -312,9 +315,26 @@ function isSnapshot(value: unknown): value is ActivitySnapshot {
   const s = value as Record<string, unknown>;
   return typeof s.traceId === "string" && typeof s.spanId === "string" &&
     typeof s.name === "string" && typeof s.kind === "string" && KINDS.has(s.kind) &&
+    typeof s.status === "string" && STATUSES.has(s.status) && typeof s.sourceName === "string" &&
+    [s.parentSpanId, s.serviceName, s.statusDescription].every((v) =>
+      v === undefined || typeof v === "string"
+    ) &&
     typeof s.startTimeUnixNano === "bigint" && typeof s.endTimeUnixNano === "bigint" &&
-    typeof s.durationTicks === "number" && Array.isArray(s.tags) && Array.isArray(s.links) &&
-    Array.isArray(s.events);
+    typeof s.durationTicks === "number" && typeof s.droppedLinkCount === "number" &&
+    isTagList(s.tags) && Array.isArray(s.links) &&
+    s.links.every((l: Partial<LinkSnapshot> | null) =>
+      typeof l === "object" && l !== null && typeof l.traceId === "string" &&
+      typeof l.spanId === "string" && isTagList(l.tags)
+    ) && Array.isArray(s.events) &&
+    s.events.every((e: Partial<ActivityEvent> | null) =>
+      typeof e === "object" && e !== null && typeof e.name === "string" &&
+      typeof e.timeUnixNano === "bigint" && isTagList(e.tags)
+    );
+}
+
+function isTagList(tags: unknown): boolean {
+  return Array.isArray(tags) &&
+    tags.every((tag) => Array.isArray(tag) && typeof tag[0] === "string");
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -512,7 +532,7 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
     snapshot.links.forEach((link, index) => {
       let set = this.#inbound.get(link.traceId);
       if (set === undefined) this.#inbound.set(link.traceId, set = new Set());
-      const inbound: Inbound = { from: entry, index };
+      const inbound: Inbound = { from: entry, index, target: link.traceId };
       set.add(inbound);
       entry.inbound.push(inbound);
     });
@@ -550,11 +570,10 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
     for (const entry of trace.entries) {
       this.#byKey.delete(entry.key);
       for (const inbound of entry.inbound) {
-        const target = entry.snapshot.links[inbound.index]!.traceId;
-        const set = this.#inbound.get(target);
+        const set = this.#inbound.get(inbound.target);
         if (set === undefined) continue;
         set.delete(inbound);
-        if (set.size === 0) this.#inbound.delete(target);
+        if (set.size === 0) this.#inbound.delete(inbound.target);
       }
     }
   }
@@ -1087,6 +1106,12 @@ export class TreeExporter implements ActivityExporter {
     if (this.#shutdown) return;
     for (const activity of activities) {
       if (this.graph.add(activity, resource)) this.#changed.add(activity.traceId);
+    }
+    // Between prints, forget traces the graph evicted, so memory stays bounded too.
+    if (this.#changed.size > 2 * this.graph.maxActivities) {
+      for (const traceId of this.#changed) {
+        if (!this.graph.hasTrace(traceId)) this.#changed.delete(traceId);
+      }
     }
   }
 

@@ -503,3 +503,54 @@ Deno.test("TreeExporter's failing writer is contained by the processor", async (
   await provider.shutdown();
   assert.deepEqual(errors, ["disk full"]);
 });
+
+Deno.test("LinkGraph.add() rejects a malformed snapshot whole, before taking any of it", () => {
+  using _provider = createTracerProviderBuilder().addSource("Graph.Test.Malformed").build();
+  const activity = new ActivitySource("Graph.Test.Malformed").startActivity("Work")!;
+  activity.stop();
+  const snapshot = snapshotActivity(activity);
+  const graph = new LinkGraph();
+  const malformed: Record<string, unknown>[] = [
+    { links: [null] },
+    { links: [{ spanId: "16b83c1517629363", tags: [] }] },
+    { events: [{ name: "e", timeUnixNano: 1, tags: [] }] },
+    { tags: [[1, "one"]] },
+    { status: "broken" },
+    { sourceName: undefined },
+    { parentSpanId: 7 },
+    { statusDescription: ["x"] },
+    { droppedLinkCount: { valueOf: () => 1, toString: () => "<img src=x>" } },
+  ];
+  for (const change of malformed) {
+    assert.throws(
+      () => graph.add({ ...snapshot, ...change } as unknown as ActivitySnapshot),
+      TypeError,
+      JSON.stringify(change),
+    );
+  }
+  assert.equal(graph.size, 0);
+  assert.deepEqual(graph.linksTo({ traceId: "x", spanId: "y" }), []);
+  assert.equal(graph.add(snapshot), true);
+});
+
+Deno.test("LinkGraph evicts a hand-made snapshot cleanly after its caller changed it", () => {
+  using _provider = createTracerProviderBuilder().addSource("Graph.Test.Mutated").build();
+  const source = new ActivitySource("Graph.Test.Mutated");
+  const target = ActivityContext.parse("00-2890476acefb53b93af64a0d91939051-16b83c1517629363-01");
+  const activity = source.startActivity("Linker", {
+    root: true,
+    links: [new ActivityLink(target)],
+  })!;
+  activity.stop();
+  const snapshot = { ...snapshotActivity(activity), links: [...snapshotActivity(activity).links] };
+  const graph = new LinkGraph({ maxActivities: 1 });
+  graph.add(snapshot);
+  assert.equal(graph.linksTo(target).length, 1);
+  snapshot.links.length = 0; // the caller reuses its object
+  const next = source.startActivity("Next", { root: true })!;
+  next.stop();
+  assert.equal(graph.add(next), true); // evicts the hand-made snapshot
+  assert.equal(graph.evictedActivityCount, 1);
+  assert.deepEqual(graph.linksTo(target), []);
+  assert.deepEqual(graph.related(target.traceId).edges, []);
+});

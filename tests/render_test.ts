@@ -8,7 +8,14 @@ import {
   createTracerProviderBuilder,
   type IdGenerator,
 } from "../mod.ts";
-import { LinkGraph, renderGraph, renderHtmlReport, renderTree, TreeExporter } from "../graph.ts";
+import {
+  LinkGraph,
+  renderGraph,
+  renderHtmlReport,
+  renderTree,
+  snapshotActivity,
+  TreeExporter,
+} from "../graph.ts";
 import { escapeText, shortDuration } from "../_render.ts";
 
 /** A clock that moves 1.25 ms forward each time it is read. */
@@ -278,4 +285,74 @@ Deno.test("renderHtmlReport() has a row per activity, an arrow per link, externa
   const none = renderHtmlReport(graph, { traceIds: ["ffffffffffffffffffffffffffffffff"] });
   assert.ok(!none.includes('class="act"'));
   assert.throws(() => renderHtmlReport(graph, { title: 1 as unknown as string }), TypeError);
+});
+
+Deno.test("renderTree() draws a trace 2,000 activities deep and a chain of 1,500 linked traces", () => {
+  const source = deterministicSource();
+  const graph = new LinkGraph();
+  using _provider = createTracerProviderBuilder().addSource(source.name).addProcessor(graph)
+    .build();
+  const chain: Activity[] = [source.startActivity("level 0")!];
+  for (let i = 1; i < 2000; i++) {
+    chain.push(source.startActivity(`level ${i}`, { parent: chain[i - 1]! })!);
+  }
+  for (const activity of [...chain].reverse()) activity.stop();
+  const deep = renderTree(graph, chain[0]!.traceId).split("\n");
+  assert.equal(deep.length, 2002); // header, 2,000 activities, final newline
+  assert.equal(deep[2000], `${" ".repeat(4 * 1999)}└── level 1999  internal  1.25ms`);
+
+  let previous = run(source, "link 0", { root: true });
+  const first = previous;
+  for (let i = 1; i < 1500; i++) {
+    previous = run(source, `link ${i}`, {
+      root: true,
+      links: [new ActivityLink(previous.context)],
+    });
+  }
+  const linked = renderTree(graph, first.traceId).split("\n");
+  assert.equal(linked.length, 1 + 1500 + 1499 + 1); // header, each activity, each link
+  assert.match(linked.at(-2)!, /└── link 1499 {2}internal {2}1\.25ms$/);
+});
+
+Deno.test("renderTree() and renderHtmlReport() escape the ids and status of hand-made snapshots", () => {
+  const source = deterministicSource();
+  using _provider = createTracerProviderBuilder().addSource(source.name).build();
+  const snapshot = snapshotActivity(run(source, "Work"));
+  const graph = new LinkGraph();
+  const traceId = "\u001b]0;owned\u0007\u202Eevil";
+  graph.add({ ...snapshot, traceId });
+  assert.equal(
+    renderTree(graph, traceId).split("\n")[0],
+    "trace \\u001B]0;owned\\u0007\\u202Eevil",
+  );
+  // A status that is not one of the three codes is not a snapshot.
+  assert.throws(
+    () => graph.add({ ...snapshot, spanId: "1", status: "<img src=x>" as "ok" }),
+    TypeError,
+  );
+  assert.ok(!renderHtmlReport(graph).includes("<img"));
+});
+
+Deno.test("renderHtmlReport() shows control and bidi characters in ids as escapes", () => {
+  const source = deterministicSource();
+  using _provider = createTracerProviderBuilder().addSource(source.name).build();
+  const snapshot = snapshotActivity(run(source, "Work"));
+  const graph = new LinkGraph();
+  const link = {
+    traceId: "\u202Eexternal\u0007trace",
+    spanId: "\u2066span\u001b[2J",
+    traceFlags: 1,
+    traceState: undefined,
+    isRemote: true,
+    tags: [],
+  };
+  graph.add({ ...snapshot, traceId: "\u202Etrace", parentSpanId: "\u202Eparent", links: [link] });
+  const html = renderHtmlReport(graph);
+  const visible = html.replace(/ data-[a-z-]+="[^"]*"/g, ""); // attributes nobody reads
+  for (const raw of ["\u202E", "\u2066", "\u0007", "\u001b"]) {
+    assert.ok(!visible.includes(raw), `U+${raw.charCodeAt(0).toString(16)} shown raw`);
+  }
+  assert.ok(visible.includes("\\u202Eexternal\\u0007trace"));
+  assert.ok(visible.includes("\\u2066span\\u001B[2J"));
+  assert.ok(visible.includes("\\u202Eparent"));
 });

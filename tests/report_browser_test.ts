@@ -270,3 +270,104 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "renderHtmlReport() in headless Chromium: long names, keys and values wrap, never widen the page",
+  ignore: !available,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const graph = new LinkGraph();
+    const source = new ActivitySource("Browser.Test.long");
+    const provider = createTracerProviderBuilder().addSource(source.name)
+      .setServiceName("s".repeat(300)).addProcessor(graph).build();
+    const root = source.startActivity("N".repeat(500), {
+      tags: { ["k".repeat(300)]: "v".repeat(1000) },
+    })!;
+    root.addEvent("E".repeat(400), { tags: { "order.id": "e".repeat(500) } });
+    root.setStatus("error", "D".repeat(600));
+    root.stop();
+    source.startActivity("Linker", {
+      root: true,
+      links: [new ActivityLink(root.context, { ["l".repeat(300)]: "x".repeat(600) })],
+    })?.stop();
+    await provider.shutdown();
+
+    const { chromium } = await import("npm:playwright-core@1.61.1");
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const file = await Deno.makeTempFile({ prefix: "activity-report-", suffix: ".html" });
+    try {
+      await Deno.writeTextFile(file, renderHtmlReport(graph, { title: "T".repeat(400) }));
+      for (const width of [390, 1200]) {
+        const page = await browser.newPage({ viewport: { width, height: 800 } });
+        await page.goto(`file://${file}`);
+        for (const summary of await page.locator("details.act summary").all()) {
+          await summary.click();
+        }
+        const overflow = await page.evaluate(
+          "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+        ) as number;
+        assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px at ${width}px`);
+        // A short key next to a long value stays on one line.
+        const key = page.locator(".info td", { hasText: /^order\.id$/ });
+        const box = (await key.boundingBox())!;
+        const line = await key.evaluate((td) => {
+          const range = td.ownerDocument.createRange();
+          range.selectNodeContents(td);
+          return range.getClientRects().length;
+        });
+        assert.ok(box.width > 0);
+        assert.equal(line, 1, "order.id is not broken across lines");
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+      await Deno.remove(file).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "renderHtmlReport() in headless Chromium: a trace 200 deep stays within the window",
+  ignore: !available,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const graph = new LinkGraph();
+    const source = new ActivitySource("Browser.Test.deep");
+    const provider = createTracerProviderBuilder().addSource(source.name).addProcessor(graph)
+      .build();
+    const chain: Activity[] = [source.startActivity("level 0")!];
+    for (let i = 1; i < 200; i++) {
+      chain.push(source.startActivity(`level ${i}`, { parent: chain[i - 1]! })!);
+    }
+    for (const activity of [...chain].reverse()) activity.stop();
+    await provider.shutdown();
+
+    const { chromium } = await import("npm:playwright-core@1.61.1");
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const file = await Deno.makeTempFile({ prefix: "activity-report-", suffix: ".html" });
+    try {
+      await Deno.writeTextFile(file, renderHtmlReport(graph));
+      for (const width of [390, 1200]) {
+        const page = await browser.newPage({ viewport: { width, height: 800 } });
+        await page.goto(`file://${file}`);
+        const deepest = page.locator(`details.act[data-span="${chain[199]!.spanId}"]`);
+        await deepest.locator("summary").click();
+        const overflow = await page.evaluate(
+          "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+        ) as number;
+        assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px at ${width}px`);
+        const name = (await deepest.locator(".name").boundingBox())!;
+        assert.ok(name.x + 20 < width, `the deepest name starts at ${name.x}px of ${width}px`);
+        const info = (await deepest.locator(".info").boundingBox())!;
+        assert.ok(info.width > width / 3, `its details are ${info.width}px wide`);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+      await Deno.remove(file).catch(() => {});
+    }
+  },
+});
