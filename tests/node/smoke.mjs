@@ -1,4 +1,4 @@
-// Runs the bundled module on Node.js: the fan-out, with the current activity carried by
+// Runs the bundled module on Node.js or Bun: the fan-out, with the current activity carried by
 // AsyncLocalStorage across timers. `.ci/run` bundles mod.ts next to this file as mod.js.
 import assert from "node:assert/strict";
 // The bundle is made by .ci/run; a computed specifier keeps type checkers from resolving it.
@@ -46,4 +46,5 @@ for (const activity of fannedOut) {
 }
 assert.equal(exporter.activities[3].parentSpanId, orchestrator.spanId);
 assert.equal(Activity.current, undefined);
-console.log("Node.js smoke test: the bundled module ran the fan-out correctly");
+const runtime = "Bun" in globalThis ? "Bun" : "Node.js";
+console.log(`${runtime} smoke test: the bundled module ran the fan-out correctly`);
