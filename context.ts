@@ -6,8 +6,8 @@
  * The backend is the TC39 `AsyncContext.Variable` where the runtime has it, else
  * `AsyncLocalStorage` from `node:async_hooks` (Deno, Node and Bun), loaded without a static
  * import so the module still loads in a browser, where the value is kept only through
- * synchronous calls. the imperative setter of `AsyncLocalStorage` is never used: it leaks the value into the
- * caller and into sibling tasks.
+ * synchronous calls. The imperative setter of `AsyncLocalStorage` is never used: it leaks the
+ * value into the caller and into sibling tasks.
  *
  * @example A value seen through await, and only inside the callback
  * ```ts
