@@ -46,13 +46,16 @@ export function truncateValue(value: unknown, max: number): unknown {
 
 /**
  * Applies a count limit and a value-length limit to a tag list, returning the kept list and
- * how many were dropped. The list is not modified.
+ * how many were dropped. The list is not modified: when it is within both limits it is itself
+ * the kept list (so a caller that keeps the result passes a list of its own), else a limited
+ * copy is.
  */
-export function limitTags(
-  list: TagList,
+export function limitTags<T extends TagList>(
+  list: T,
   maxCount: number,
   maxLength: number,
-): { tags: [string, unknown][]; dropped: number } {
+): { tags: T | [string, unknown][]; dropped: number } {
+  if (list.length <= maxCount && maxLength === Infinity) return { tags: list, dropped: 0 };
   const kept = list.length > maxCount ? list.slice(0, maxCount) : list.slice();
   if (maxLength !== Infinity) {
     for (let i = 0; i < kept.length; i++) {

@@ -156,6 +156,7 @@ export interface ActivityInit {
   traceFlags: number;
   traceState: string | undefined;
   allData: boolean;
+  /** Made for this activity, which keeps it without a copy when it is within the limits. */
   tags: [string, unknown][];
   links: readonly ActivityLink[] | undefined;
   startTicks: number;
@@ -906,7 +907,7 @@ const EMPTY_EVENTS: readonly ActivityEvent[] = Object.freeze([]);
 const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
 
 /** A copy of a link with fewer or shorter tags, and the number of tags dropped. */
-function limitedLink(link: ActivityLink, tags: [string, unknown][], dropped: number): ActivityLink {
+function limitedLink(link: ActivityLink, tags: TagList, dropped: number): ActivityLink {
   const copy = new ActivityLink(link.context, tags as Tags);
   if (dropped > 0) droppedLinkTags.set(copy, dropped);
   return copy;

@@ -187,7 +187,7 @@ export interface StartActivityOptions {
 
 const KINDS = new Set<string>(["internal", "server", "client", "producer", "consumer"]);
 const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
-// Start tags when none are given: shared, never written (an activity copies the tags it keeps).
+// Start tags when none are given: shared, never written (an activity keeps only a list with tags).
 const NO_TAGS = Object.freeze([]) as unknown as [string, unknown][];
 
 const allListeners: ActivityListener[] = [];
@@ -432,40 +432,40 @@ export class ActivitySource {
       parentFlags = TRACE_FLAG_RANDOM_TRACE_ID;
     }
 
+    // Listeners without sample() answer "none": nothing to start.
+    if (!this.#samples) return undefined;
+    const creation: ActivityCreationOptions = {
+      source: this,
+      name,
+      kind,
+      parent: parentActivity !== undefined ? parentActivity.context : parentContext,
+      traceId,
+      tags,
+      links,
+      samplingTags: [],
+      traceState,
+    };
     let result = 0;
-    let samplingTags: [string, unknown][] | undefined;
-    if (this.#samples) {
-      const creation: ActivityCreationOptions = {
-        source: this,
-        name,
-        kind,
-        parent: parentActivity !== undefined ? parentActivity.context : parentContext,
-        traceId,
-        tags,
-        links,
-        samplingTags: [],
-        traceState,
-      };
-      for (let i = 0; i < listeners.length; i++) {
-        const listener = listeners[i]!;
-        if (listener.sample === undefined) continue;
-        let answer: ActivitySamplingResult;
-        try {
-          answer = listener.sample(creation);
-        } catch (error) {
-          reporter.report(listener, error, "ActivityListener.sample");
-          continue;
-        }
-        const rank = RANK[answer];
-        if (rank > result) result = rank;
+    for (let i = 0; i < listeners.length; i++) {
+      const listener = listeners[i]!;
+      if (listener.sample === undefined) continue;
+      let answer: ActivitySamplingResult;
+      try {
+        answer = listener.sample(creation);
+      } catch (error) {
+        reporter.report(listener, error, "ActivityListener.sample");
+        continue;
       }
-      if (result === 0) return undefined;
-      samplingTags = creation.samplingTags;
+      const rank = RANK[answer];
+      if (rank > result) result = rank;
+    }
+    if (result === 0) return undefined;
+    const samplingTags = creation.samplingTags;
+    // The parent's trace state is clean already; only one a sampler set needs cleaning.
+    if (creation.traceState !== traceState) {
       traceState = typeof creation.traceState === "string"
         ? cleanTraceState(creation.traceState)
         : undefined;
-    } else {
-      return undefined;
     }
     if (samplingTags.length > 0) {
       tags = tags === NO_TAGS ? samplingTags : [...tags, ...samplingTags];
@@ -651,27 +651,18 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     typeof (value as { then?: unknown }).then === "function";
 }
 
+/** The most generous of the listeners' limits, a limit a listener leaves out being the default. */
 function mergeLimits(listeners: readonly ActivityListener[]): ActivityLimits {
   let merged: { -readonly [K in keyof ActivityLimits]: number } | undefined;
   for (const listener of listeners) {
     const limits = listener.limits;
     if (limits === undefined) continue;
-    if (merged === undefined) {
-      merged = { ...DEFAULT_LIMITS, ...withoutUndefined(limits) };
-      continue;
-    }
+    const first = merged === undefined;
+    merged ??= { ...DEFAULT_LIMITS };
     for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ActivityLimits)[]) {
-      merged[key] = Math.max(merged[key], limits[key] ?? DEFAULT_LIMITS[key]);
+      const value = limits[key] ?? DEFAULT_LIMITS[key];
+      merged[key] = first ? value : Math.max(merged[key], value);
     }
   }
   return merged === undefined ? DEFAULT_LIMITS : Object.freeze(merged);
-}
-
-function withoutUndefined(limits: Partial<ActivityLimits>): Partial<ActivityLimits> {
-  const out: Partial<Record<keyof ActivityLimits, number>> = {};
-  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ActivityLimits)[]) {
-    const value = limits[key];
-    if (value !== undefined) out[key] = value;
-  }
-  return out;
 }
