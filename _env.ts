@@ -24,27 +24,6 @@ export type EnvironmentSource =
   | ((name: string) => string | undefined)
   | Readonly<Record<string, string | undefined>>;
 
-/** Every variable this module reads. */
-export const ENV_NAMES: readonly string[] = Object.freeze([
-  "OTEL_SDK_DISABLED",
-  "OTEL_SERVICE_NAME",
-  "OTEL_RESOURCE_ATTRIBUTES",
-  "OTEL_TRACES_SAMPLER",
-  "OTEL_TRACES_SAMPLER_ARG",
-  "OTEL_BSP_SCHEDULE_DELAY",
-  "OTEL_BSP_EXPORT_TIMEOUT",
-  "OTEL_BSP_MAX_QUEUE_SIZE",
-  "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-  "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-  "OTEL_ATTRIBUTE_COUNT_LIMIT",
-  "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-  "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
-  "OTEL_SPAN_EVENT_COUNT_LIMIT",
-  "OTEL_SPAN_LINK_COUNT_LIMIT",
-  "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
-  "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
-]);
-
 interface DenoEnv {
   permissions?: {
     querySync?(descriptor: { name: "env"; variable: string }): { state: string };
@@ -201,15 +180,6 @@ export function readEnvConfig(read: EnvReader, warn: EnvWarn): EnvConfig {
   return config;
 }
 
-const SAMPLER_NAMES = new Set([
-  "always_on",
-  "always_off",
-  "traceidratio",
-  "parentbased_always_on",
-  "parentbased_always_off",
-  "parentbased_traceidratio",
-]);
-
 function readSampler(
   get: (name: string) => string | undefined,
   warn: EnvWarn,
@@ -217,15 +187,6 @@ function readSampler(
   const text = get("OTEL_TRACES_SAMPLER");
   if (text === undefined) return undefined;
   const name = text.toLowerCase();
-  if (!SAMPLER_NAMES.has(name)) {
-    warn(
-      "OTEL_TRACES_SAMPLER",
-      new RangeError(
-        `Cannot use OTEL_TRACES_SAMPLER '${text}': unknown sampler; using the default parentbased_always_on`,
-      ),
-    );
-    return undefined;
-  }
   switch (name) {
     case "always_on":
       return new AlwaysOnSampler();
@@ -235,6 +196,17 @@ function readSampler(
       return new ParentBasedSampler(new AlwaysOnSampler());
     case "parentbased_always_off":
       return new ParentBasedSampler(new AlwaysOffSampler());
+    case "traceidratio":
+    case "parentbased_traceidratio":
+      break;
+    default:
+      warn(
+        "OTEL_TRACES_SAMPLER",
+        new RangeError(
+          `Cannot use OTEL_TRACES_SAMPLER '${text}': unknown sampler; using the default parentbased_always_on`,
+        ),
+      );
+      return undefined;
   }
   let ratio = 1;
   const arg = get("OTEL_TRACES_SAMPLER_ARG");

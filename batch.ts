@@ -703,15 +703,7 @@ export class BatchProcessor implements ActivityProcessor {
    */
   async forceFlush(): Promise<void> {
     if (this.#shutdown !== undefined) return await this.#shutdown;
-    const release = this.#hold();
-    try {
-      await this.#drain();
-      await this.#callExporter("forceFlush");
-    } catch (error) {
-      safeReport(this.#onError, error, "BatchProcessor.forceFlush");
-    } finally {
-      release();
-    }
+    await this.#drainThen("forceFlush");
   }
 
   /**
@@ -727,12 +719,20 @@ export class BatchProcessor implements ActivityProcessor {
   async #close(): Promise<void> {
     this.#closed = true;
     this.#clearTimer();
+    await this.#drainThen("shutdown");
+  }
+
+  /**
+   * Exports everything queued, then calls the exporter's `method`, keeping the program alive
+   * meanwhile; reports rather than rejects.
+   */
+  async #drainThen(method: "forceFlush" | "shutdown"): Promise<void> {
     const release = this.#hold();
     try {
       await this.#drain();
-      await this.#callExporter("shutdown");
+      await this.#callExporter(method);
     } catch (error) {
-      safeReport(this.#onError, error, "BatchProcessor.shutdown");
+      safeReport(this.#onError, error, `BatchProcessor.${method}`);
     } finally {
       release();
     }

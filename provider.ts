@@ -45,7 +45,7 @@ import {
 } from "./exporter.ts";
 import { toTagList } from "./_tags.ts";
 import { type ErrorHandler, ReportOnce, reportToStderr, safeReport } from "./_report.ts";
-import { BatchProcessor, type BatchProcessorOptions } from "./batch.ts";
+import { BatchProcessor, type BatchProcessorOptions, DEFAULT_BATCH_OPTIONS } from "./batch.ts";
 import { type EnvironmentSource, readEnvConfig, runtimeEnv, toEnvReader } from "./_env.ts";
 import type { OtlpExporterOptions } from "./otlp.ts";
 import { OtlpExporterLoader } from "./_lazy_otlp.ts";
@@ -412,9 +412,9 @@ export class TracerProvider {
       sample: (creation) => this.#sample(creation),
       activityStarted: (activity) => this.#started(activity),
       activityStopped: (activity) => this.#stopped(activity),
+      // Always stated, so that a provider left at the defaults keeps them beside a stricter one.
+      limits: limits ?? DEFAULT_LIMITS,
     };
-    // Always stated, so that a provider left at the defaults keeps them beside a stricter one.
-    (listener as { limits?: Partial<ActivityLimits> }).limits = limits ?? DEFAULT_LIMITS;
     this.#registration = ActivitySource.addActivityListener(listener);
   }
 
@@ -853,7 +853,7 @@ export class TracerProviderBuilder {
     if (sampler !== undefined) options.sampler = sampler;
     const limits = env === undefined || Object.keys(env.limits).length === 0
       ? this.#limits
-      : { ...env.limits, ...withoutUndefinedLimits(this.#limits) };
+      : { ...env.limits, ...withoutUndefined(this.#limits) };
     if (limits !== undefined) options.limits = limits;
     if (this.#onError !== undefined) options.onError = this.#onError;
     return new TracerProvider(options);
@@ -872,12 +872,9 @@ class DeferredBatch {
 
   /** Makes the processor: explicit options over the environment's. */
   make(env: BatchProcessorOptions | undefined, onError: ErrorHandler): BatchProcessor {
-    const options: BatchProcessorOptions = { ...env };
-    for (const [key, value] of Object.entries(this.#options)) {
-      if (value !== undefined) (options as Record<string, unknown>)[key] = value;
-    }
-    const queue = options.maxQueueSize ?? 2048;
-    const batch = options.maxExportBatchSize ?? 512;
+    const options: BatchProcessorOptions = { ...env, ...withoutUndefined(this.#options) };
+    const queue = options.maxQueueSize ?? DEFAULT_BATCH_OPTIONS.maxQueueSize;
+    const batch = options.maxExportBatchSize ?? DEFAULT_BATCH_OPTIONS.maxExportBatchSize;
     const fromEnv = env?.maxExportBatchSize !== undefined || env?.maxQueueSize !== undefined;
     if (
       options.maxExportBatchSize !== undefined && fromEnv && typeof batch === "number" &&
@@ -896,14 +893,13 @@ class DeferredBatch {
   }
 }
 
-function withoutUndefinedLimits(
-  limits: Partial<ActivityLimits> | undefined,
-): Partial<ActivityLimits> {
-  const out: Record<string, number> = {};
-  if (limits !== undefined) {
-    for (const [key, value] of Object.entries(limits)) if (value !== undefined) out[key] = value;
+/** The own properties of `record` that are not `undefined`: spread over defaults, they win. */
+function withoutUndefined<T extends object>(record: T | undefined): Partial<T> {
+  const out: Record<string, unknown> = {};
+  if (record !== undefined) {
+    for (const [key, value] of Object.entries(record)) if (value !== undefined) out[key] = value;
   }
-  return out;
+  return out as Partial<T>;
 }
 
 /**

@@ -271,7 +271,10 @@ Deno.test("BatchProcessor.shutdown() delivers everything queued; twice, and afte
   const timers = new FakeTimers();
   const exporter = new CountingExporter();
   let exporterShutdowns = 0;
-  exporter.forceFlush = () => {};
+  let exporterFlushes = 0;
+  exporter.forceFlush = () => {
+    exporterFlushes++;
+  };
   exporter.shutdown = () => {
     exporterShutdowns++;
   };
@@ -301,6 +304,8 @@ Deno.test("BatchProcessor.shutdown() delivers everything queued; twice, and afte
     await batch.forceFlush();
     assert.equal(exporter.activities.length, 700);
     assert.equal(exporterShutdowns, 1);
+    // It does nothing more: not even the exporter is flushed.
+    assert.equal(exporterFlushes, 0);
   });
   await provider.shutdown();
   assert.equal(exporterShutdowns, 1);

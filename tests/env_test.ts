@@ -361,6 +361,25 @@ Deno.test("env: a reader function is asked for the standard names only", async (
   assert.ok(asked.length > 0);
   assert.ok(asked.every((name) => name.startsWith("OTEL_")), asked.join());
   assert.ok(asked.includes("OTEL_BSP_MAX_QUEUE_SIZE"));
+  // Every standard name but OTEL_TRACES_SAMPLER_ARG, which is read only for a ratio sampler.
+  assert.deepEqual([...new Set(asked)].sort(), [
+    "OTEL_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    "OTEL_BSP_EXPORT_TIMEOUT",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_SDK_DISABLED",
+    "OTEL_SERVICE_NAME",
+    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    "OTEL_SPAN_EVENT_COUNT_LIMIT",
+    "OTEL_SPAN_LINK_COUNT_LIMIT",
+    "OTEL_TRACES_SAMPLER",
+  ]);
   await provider.shutdown();
 });
 

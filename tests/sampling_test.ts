@@ -110,6 +110,11 @@ Deno.test("TraceIdRatioSampler gives the same trace id the same decision, everyw
   });
   await t.step("an invalid trace id is never sampled", () => {
     assert.equal(new TraceIdRatioSampler(1).sampleTraceId("not a trace id"), false);
+    // 32 characters, but the random part is not lowercase hex.
+    assert.equal(
+      new TraceIdRatioSampler(1).sampleTraceId("4bf92f3577b34da6a3FFFFFFFFFFFFFF"),
+      false,
+    );
   });
 });
 
