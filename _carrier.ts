@@ -1,6 +1,7 @@
 // Reading and writing header-like carriers: `Headers`, `Map`, plain objects (names matched
-// without regard to case), or a caller's getter and setter. Nothing here throws: a carrier that
-// fails to answer counts as one without the field.
+// without regard to case), or a caller's getter and setter; and the header-text rules that
+// `tracestate` and `baggage` share. Nothing here throws: a carrier that fails to answer counts
+// as one without the field.
 
 /** Reads one field of a carrier; returns `undefined` when absent. */
 export type CarrierGet = (
@@ -96,4 +97,19 @@ export function removeField(carrier: unknown, name: string): void {
   } catch {
     // A frozen or hostile carrier: leave it as it is.
   }
+}
+
+/** Combines the header lines of one field with commas; `undefined` for anything else. */
+export function joinLines(text: string | readonly string[]): string | undefined {
+  if (typeof text === "string") return text;
+  return Array.isArray(text) ? text.filter((t) => typeof t === "string").join(",") : undefined;
+}
+
+/** Removes the optional whitespace (spaces and tabs) around a text. */
+export function trimOws(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text[start] === " " || text[start] === "\t")) start++;
+  while (end > start && (text[end - 1] === " " || text[end - 1] === "\t")) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
 }

@@ -29,8 +29,10 @@ import { Activity } from "./activity.ts";
 import {
   type CarrierGet,
   type CarrierSet,
+  joinLines,
   readField,
   removeField,
+  trimOws,
   writeField,
 } from "./_carrier.ts";
 
@@ -85,10 +87,6 @@ export interface InjectBaggageOptions {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const OCTETS = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
 const HEX = /^[0-9A-Fa-f]{2}$/;
-
-function trimOws(text: string): string {
-  return text.replace(/^[ \t]+|[ \t]+$/g, "");
-}
 
 /** Decodes percent-encoded UTF-8; malformed sequences become U+FFFD. */
 function decodeValue(text: string): string {
@@ -164,11 +162,7 @@ function readEntry(part: string): BaggageEntry | undefined {
  * ```
  */
 export function parseBaggage(text: string | readonly string[]): BaggageEntry[] {
-  let joined = typeof text === "string"
-    ? text
-    : Array.isArray(text)
-    ? text.filter((t) => typeof t === "string").join(",")
-    : "";
+  let joined = joinLines(text) ?? "";
   if (joined.length > MAX_INPUT) {
     // Cut between members only; with no comma before the bound, nothing is read.
     const cut = joined.lastIndexOf(",", MAX_INPUT);

@@ -38,8 +38,10 @@ import { ActivityContext, formatTraceparent } from "./links.ts";
 import {
   type CarrierGet,
   type CarrierSet,
+  joinLines,
   readField,
   removeField,
+  trimOws,
   writeField,
 } from "./_carrier.ts";
 
@@ -90,15 +92,6 @@ const VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e
  */
 function isValidKey(key: string): boolean {
   return SIMPLE_KEY.test(key) || TENANT_KEY.test(key);
-}
-
-/** Removes the optional whitespace (spaces and tabs) around a text. */
-function trimOws(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && (text[start] === " " || text[start] === "\t")) start++;
-  while (end > start && (text[end - 1] === " " || text[end - 1] === "\t")) end--;
-  return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 
 /** A member read from a `tracestate`: its key and value, or why it is not one. */
@@ -208,11 +201,7 @@ function format(members: readonly (readonly [string, string])[]): string | undef
  * ```
  */
 export function parseTraceState(text: string | readonly string[]): [string, string][] | undefined {
-  const joined = typeof text === "string"
-    ? text
-    : Array.isArray(text)
-    ? text.filter((t) => typeof t === "string").join(",")
-    : undefined;
+  const joined = joinLines(text);
   if (joined === undefined || joined.length > TRACESTATE_MAX_INPUT) return undefined;
   const members = readStrict(joined);
   return typeof members === "string" ? undefined : members;
@@ -342,21 +331,16 @@ export function extract(carrier: unknown, options?: ExtractOptions): ActivityCon
   if (traceparent.length > TRACEPARENT_MAX_INPUT) return undefined;
   const parsed = ActivityContext.tryParse(traceparent);
   if (parsed === undefined) return undefined;
-  let traceState: string | undefined;
   const stateLines = readField(carrier, TRACESTATE_HEADER, getter);
-  if (stateLines.length > 0) {
-    const members = parseTraceState(stateLines);
-    if (members !== undefined) traceState = format(fit(members));
-  }
-  try {
-    return new ActivityContext(parsed.traceId, parsed.spanId, {
-      traceFlags: parsed.traceFlags,
-      traceState,
-      isRemote: true,
-    });
-  } catch {
-    return undefined;
-  }
+  if (stateLines.length === 0) return parsed;
+  const members = parseTraceState(stateLines);
+  const traceState = members === undefined ? undefined : format(fit(members));
+  if (traceState === undefined) return parsed;
+  return new ActivityContext(parsed.traceId, parsed.spanId, {
+    traceFlags: parsed.traceFlags,
+    traceState,
+    isRemote: true,
+  });
 }
 
 /**
@@ -392,26 +376,15 @@ export function inject(
   carrier: unknown,
   options?: InjectOptions,
 ): void {
-  let traceId: string;
-  let spanId: string;
-  let flags: number;
-  let traceState: string | undefined;
-  if (context instanceof Activity) {
-    traceId = context.traceId;
-    spanId = context.spanId;
-    flags = context.traceFlags;
-    traceState = context.traceState;
-  } else if (context instanceof ActivityContext) {
-    traceId = context.traceId;
-    spanId = context.spanId;
-    flags = context.traceFlags;
-    traceState = context.traceState;
-  } else {
-    return;
-  }
+  if (!(context instanceof Activity || context instanceof ActivityContext)) return;
   const setter = typeof options?.setter === "function" ? options.setter as CarrierSet : undefined;
-  writeField(carrier, TRACEPARENT_HEADER, formatTraceparent(traceId, spanId, flags & 0x03), setter);
-  const state = sanitize(traceState);
+  writeField(
+    carrier,
+    TRACEPARENT_HEADER,
+    formatTraceparent(context.traceId, context.spanId, context.traceFlags & 0x03),
+    setter,
+  );
+  const state = sanitize(context.traceState);
   if (state !== undefined) writeField(carrier, TRACESTATE_HEADER, state, setter);
   else if (setter === undefined) removeField(carrier, TRACESTATE_HEADER);
 }

@@ -206,44 +206,7 @@ export function decodeProtobuf(bytes: Uint8Array): CanonRequest[] {
     defaults: false,
     oneofs: false,
   });
-  return (object.resourceSpans ?? []).map((rs: Any) => ({
-    resource: protoAttrs(rs.resource?.attributes),
-    scopes: (rs.scopeSpans ?? []).map((ss: Any) => ({
-      name: ss.scope?.name ?? "",
-      version: ss.scope?.version ?? "",
-      attributes: protoAttrs(ss.scope?.attributes),
-      spans: (ss.spans ?? []).map((s: Any): CanonSpan => ({
-        traceId: hex(s.traceId),
-        spanId: hex(s.spanId),
-        traceState: s.traceState ?? "",
-        parentSpanId: hex(s.parentSpanId),
-        flags: s.flags ?? 0,
-        name: s.name ?? "",
-        kind: s.kind ?? 0,
-        start: s.startTimeUnixNano ?? "0",
-        end: s.endTimeUnixNano ?? "0",
-        attributes: protoAttrs(s.attributes),
-        droppedAttributes: s.droppedAttributesCount ?? 0,
-        events: (s.events ?? []).map((e: Any) => ({
-          time: e.timeUnixNano ?? "0",
-          name: e.name ?? "",
-          attributes: protoAttrs(e.attributes),
-          dropped: e.droppedAttributesCount ?? 0,
-        })),
-        droppedEvents: s.droppedEventsCount ?? 0,
-        links: (s.links ?? []).map((l: Any) => ({
-          traceId: hex(l.traceId),
-          spanId: hex(l.spanId),
-          traceState: l.traceState ?? "",
-          attributes: protoAttrs(l.attributes),
-          dropped: l.droppedAttributesCount ?? 0,
-          flags: l.flags ?? 0,
-        })),
-        droppedLinks: s.droppedLinksCount ?? 0,
-        status: { code: s.status?.code ?? 0, message: s.status?.message ?? "" },
-      })),
-    })),
-  }));
+  return canonRequests(object, hex, protoAttrs);
 }
 
 /** Encodes a protobuf ExportTraceServiceResponse with a partial success. */
@@ -285,36 +248,51 @@ function jsonAttrs(list: Any[] | undefined): [string, Canon][] {
 /** Reads a JSON request by the OTLP/JSON rules and returns its canonical form. */
 export function decodeJson(bytes: Uint8Array): CanonRequest[] {
   const object: Any = JSON.parse(new TextDecoder().decode(bytes));
+  return canonRequests(object, (id: Any) => id ?? "", jsonAttrs);
+}
+
+// ---- Both decoded forms ----
+
+/**
+ * The canonical form of a decoded request. protobufjs's objects and the OTLP/JSON mapping use
+ * the same lowerCamelCase names and leave default values out; they differ only in how ids
+ * (bytes, or hex text) and attribute values are written, which `id` and `attrs` read.
+ */
+function canonRequests(
+  object: Any,
+  id: (value: Any) => string,
+  attrs: (list: Any[] | undefined) => [string, Canon][],
+): CanonRequest[] {
   return (object.resourceSpans ?? []).map((rs: Any) => ({
-    resource: jsonAttrs(rs.resource?.attributes),
+    resource: attrs(rs.resource?.attributes),
     scopes: (rs.scopeSpans ?? []).map((ss: Any) => ({
       name: ss.scope?.name ?? "",
       version: ss.scope?.version ?? "",
-      attributes: jsonAttrs(ss.scope?.attributes),
+      attributes: attrs(ss.scope?.attributes),
       spans: (ss.spans ?? []).map((s: Any): CanonSpan => ({
-        traceId: s.traceId ?? "",
-        spanId: s.spanId ?? "",
+        traceId: id(s.traceId),
+        spanId: id(s.spanId),
         traceState: s.traceState ?? "",
-        parentSpanId: s.parentSpanId ?? "",
+        parentSpanId: id(s.parentSpanId),
         flags: s.flags ?? 0,
         name: s.name ?? "",
         kind: s.kind ?? 0,
         start: String(s.startTimeUnixNano ?? "0"),
         end: String(s.endTimeUnixNano ?? "0"),
-        attributes: jsonAttrs(s.attributes),
+        attributes: attrs(s.attributes),
         droppedAttributes: s.droppedAttributesCount ?? 0,
         events: (s.events ?? []).map((e: Any) => ({
           time: String(e.timeUnixNano ?? "0"),
           name: e.name ?? "",
-          attributes: jsonAttrs(e.attributes),
+          attributes: attrs(e.attributes),
           dropped: e.droppedAttributesCount ?? 0,
         })),
         droppedEvents: s.droppedEventsCount ?? 0,
         links: (s.links ?? []).map((l: Any) => ({
-          traceId: l.traceId ?? "",
-          spanId: l.spanId ?? "",
+          traceId: id(l.traceId),
+          spanId: id(l.spanId),
           traceState: l.traceState ?? "",
-          attributes: jsonAttrs(l.attributes),
+          attributes: attrs(l.attributes),
           dropped: l.droppedAttributesCount ?? 0,
           flags: l.flags ?? 0,
         })),

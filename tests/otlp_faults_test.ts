@@ -2,7 +2,7 @@
 // once), a 400 (no retry, reported), a receiver that never answers (timeout), a receiver gone at
 // shutdown (counted as lost, shutdown ends), partial successes, garbage and huge answers, and
 // configuration from options and OTEL_EXPORTER_OTLP_* variables. Network tests are skipped
-// without net permission; run them with `deno task test:otlp`.
+// without net permission; run them with `deno task test:net`.
 
 import assert from "node:assert/strict";
 import { type Activity, ActivitySource, createTracerProviderBuilder } from "../mod.ts";

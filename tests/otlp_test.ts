@@ -1,7 +1,7 @@
 // The OTLP exporter's encodings: every field an activity holds, decoded by independent means
 // (protobufjs with the OTLP schema; the OTLP/JSON rules; @opentelemetry/otlp-transformer's own
 // JSON of equivalent spans), and sent to a receiver on 127.0.0.1 (skipped without net
-// permission; run with `deno task test:otlp`).
+// permission; run with `deno task test:net`).
 
 import assert from "node:assert/strict";
 import { JsonTraceSerializer } from "npm:@opentelemetry/otlp-transformer@0.212.0";
