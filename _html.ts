@@ -407,9 +407,7 @@ class Report {
 function tagTable(tags: readonly (readonly [string, unknown])[]): string {
   return `<table>${
     tags.map(([k, v]) =>
-      `<tr><td class="u">${t(k)}</td><td class="u mono">${
-        html(escapeText(formatTagValue(v)))
-      }</td></tr>`
+      `<tr><td class="u">${t(k)}</td><td class="u mono">${t(formatTagValue(v))}</td></tr>`
     ).join("")
   }</table>`;
 }

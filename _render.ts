@@ -1,7 +1,7 @@
 // The text renderer of graph.ts: traces as trees with box-drawing characters, the traces linked
 // to them drawn beneath, and the text helpers shared with the HTML report (escaping of control
 // and bidirectional characters, short durations, tag summaries).
-import type { ActivitySnapshot, LinkEdge, LinkGraph, TraceNode } from "./graph.ts";
+import type { ActivitySnapshot, LinkEdge, LinkGraph, TraceNode, TraceTree } from "./graph.ts";
 import { escapeControl, formatTagValue } from "./_format.ts";
 
 /** Options of `renderTree`, `renderGraph` and `TreeExporter`. */
@@ -62,7 +62,7 @@ export function shortDuration(ticks: number): string {
 }
 
 /** A tag as `key=value`, escaped, the value cut to `max` characters. */
-export function tagText(key: string, value: unknown, max: number): string {
+function tagText(key: string, value: unknown, max: number): string {
   let text = formatTagValue(value);
   if (text.length > max) text = `${text.slice(0, Math.max(0, max - 1))}…`;
   return `${escapeText(key)}=${escapeText(text)}`;
@@ -139,7 +139,7 @@ class Drawer {
     this.lines.push(
       `trace ${escapeText(traceId)}${service === undefined ? "" : `  [${escapeText(service)}]`}`,
     );
-    this.#trace(traceId, "", 0, service);
+    this.#trace(tree, "", 0, service);
     while (this.#steps.length > 0) this.#steps.pop()!();
   }
 
@@ -149,10 +149,8 @@ class Drawer {
   }
 
   /** Draws the forest of a trace under `prefix`; roots with a missing parent hang under it. */
-  #trace(traceId: string, prefix: string, hop: number, service: string | undefined): void {
-    const tree = this.#graph.tree(traceId);
-    if (tree === undefined) return;
-    this.#drawn.add(traceId);
+  #trace(tree: TraceTree, prefix: string, hop: number, service: string | undefined): void {
+    this.#drawn.add(tree.traceId);
     // Roots whose parent is not held are grouped under one line per missing parent.
     const groups: { parent: string | undefined; remote: boolean; nodes: TraceNode[] }[] = [];
     for (const root of tree.roots) {
@@ -265,7 +263,7 @@ class Drawer {
           }${tail}`,
         );
         if (!drawn && hop + 1 <= this.#s.depth) {
-          this.#trace(target.traceId, inner, hop + 1, service);
+          this.#trace(this.#graph.tree(target.traceId)!, inner, hop + 1, service);
         }
         return;
       }
@@ -277,7 +275,7 @@ class Drawer {
         }${drawn ? " (see above)" : ""}${tail}`,
       );
       if (!drawn && hop + 1 <= this.#s.depth) {
-        this.#trace(edge.from.traceId, inner, hop + 1, service);
+        this.#trace(this.#graph.tree(edge.from.traceId)!, inner, hop + 1, service);
       }
     }));
   }

@@ -673,21 +673,17 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
     // parent cycles in snapshots given by hand.
     const seen = new Set<Entry>();
     const build = (top: Entry): TraceNode => {
-      const made = new Map<Entry, TraceNode & { children: TraceNode[] }>();
-      const stack: Entry[] = [top];
       const rootNode = { activity: top.snapshot, children: [] as TraceNode[] };
-      made.set(top, rootNode);
+      const stack = [{ entry: top, node: rootNode }];
       seen.add(top);
       while (stack.length > 0) {
-        const entry = stack.pop()!;
-        const node = made.get(entry)!;
+        const { entry, node } = stack.pop()!;
         for (const child of bySpan.get(entry.snapshot.spanId)!.children.sort(order)) {
           if (seen.has(child)) continue;
           seen.add(child);
           const childNode = { activity: child.snapshot, children: [] as TraceNode[] };
-          made.set(child, childNode);
           node.children.push(childNode);
-          stack.push(child);
+          stack.push({ entry: child, node: childNode });
         }
       }
       return rootNode;

@@ -56,6 +56,44 @@ async function browserAvailable(): Promise<boolean> {
 
 const available = await browserAvailable();
 
+type Browser = import("npm:playwright-core@1.61.1").Browser;
+type Page = import("npm:playwright-core@1.61.1").Page;
+
+/** Starts the headless Chromium. */
+async function launch(): Promise<Browser> {
+  const { chromium } = await import("npm:playwright-core@1.61.1");
+  return await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+}
+
+/** How far the page scrolls sideways (0 or less when it does not). */
+async function sidewaysOverflow(page: Page): Promise<number> {
+  return await page.evaluate(
+    "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+  ) as number;
+}
+
+/** Opens a report in a page of each width, in turn, and checks it; cleans up after. */
+async function atWidths(
+  report: string,
+  widths: readonly number[],
+  check: (page: Page, width: number) => Promise<void>,
+): Promise<void> {
+  const browser = await launch();
+  const file = await Deno.makeTempFile({ prefix: "activity-report-", suffix: ".html" });
+  try {
+    await Deno.writeTextFile(file, report);
+    for (const width of widths) {
+      const page = await browser.newPage({ viewport: { width, height: 800 } });
+      await page.goto(`file://${file}`);
+      await check(page, width);
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    await Deno.remove(file).catch(() => {});
+  }
+}
+
 /** Where an arrow starts and ends, relative to the middle of the left edge of its bars. */
 interface ArrowMeasure {
   fromSpan: string;
@@ -147,8 +185,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async (t) => {
-    const { chromium } = await import("npm:playwright-core@1.61.1");
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await launch();
     const files: string[] = [];
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
@@ -226,9 +263,7 @@ Deno.test({
           await page.setViewportSize({ width: 390, height: 800 });
           await open(graph, "Narrow");
           await checkArrows(graph);
-          const overflow = await page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth",
-          ) as number;
+          const overflow = await sidewaysOverflow(page);
           assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px`);
           await page.setViewportSize({ width: 1200, height: 800 });
           await checkArrows(graph); // redrawn on resize
@@ -294,37 +329,24 @@ Deno.test({
     })?.stop();
     await provider.shutdown();
 
-    const { chromium } = await import("npm:playwright-core@1.61.1");
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-    const file = await Deno.makeTempFile({ prefix: "activity-report-", suffix: ".html" });
-    try {
-      await Deno.writeTextFile(file, renderHtmlReport(graph, { title: "T".repeat(400) }));
-      for (const width of [390, 1200]) {
-        const page = await browser.newPage({ viewport: { width, height: 800 } });
-        await page.goto(`file://${file}`);
-        for (const summary of await page.locator("details.act summary").all()) {
-          await summary.click();
-        }
-        const overflow = await page.evaluate(
-          "document.documentElement.scrollWidth - document.documentElement.clientWidth",
-        ) as number;
-        assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px at ${width}px`);
-        // A short key next to a long value stays on one line.
-        const key = page.locator(".info td", { hasText: /^order\.id$/ });
-        const box = (await key.boundingBox())!;
-        const line = await key.evaluate((td) => {
-          const range = td.ownerDocument.createRange();
-          range.selectNodeContents(td);
-          return range.getClientRects().length;
-        });
-        assert.ok(box.width > 0);
-        assert.equal(line, 1, "order.id is not broken across lines");
-        await page.close();
+    const report = renderHtmlReport(graph, { title: "T".repeat(400) });
+    await atWidths(report, [390, 1200], async (page, width) => {
+      for (const summary of await page.locator("details.act summary").all()) {
+        await summary.click();
       }
-    } finally {
-      await browser.close();
-      await Deno.remove(file).catch(() => {});
-    }
+      const overflow = await sidewaysOverflow(page);
+      assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px at ${width}px`);
+      // A short key next to a long value stays on one line.
+      const key = page.locator(".info td", { hasText: /^order\.id$/ });
+      const box = (await key.boundingBox())!;
+      const line = await key.evaluate((td) => {
+        const range = td.ownerDocument.createRange();
+        range.selectNodeContents(td);
+        return range.getClientRects().length;
+      });
+      assert.ok(box.width > 0);
+      assert.equal(line, 1, "order.id is not broken across lines");
+    });
   },
 });
 
@@ -345,29 +367,15 @@ Deno.test({
     for (const activity of [...chain].reverse()) activity.stop();
     await provider.shutdown();
 
-    const { chromium } = await import("npm:playwright-core@1.61.1");
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-    const file = await Deno.makeTempFile({ prefix: "activity-report-", suffix: ".html" });
-    try {
-      await Deno.writeTextFile(file, renderHtmlReport(graph));
-      for (const width of [390, 1200]) {
-        const page = await browser.newPage({ viewport: { width, height: 800 } });
-        await page.goto(`file://${file}`);
-        const deepest = page.locator(`details.act[data-span="${chain[199]!.spanId}"]`);
-        await deepest.locator("summary").click();
-        const overflow = await page.evaluate(
-          "document.documentElement.scrollWidth - document.documentElement.clientWidth",
-        ) as number;
-        assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px at ${width}px`);
-        const name = (await deepest.locator(".name").boundingBox())!;
-        assert.ok(name.x + 20 < width, `the deepest name starts at ${name.x}px of ${width}px`);
-        const info = (await deepest.locator(".info").boundingBox())!;
-        assert.ok(info.width > width / 3, `its details are ${info.width}px wide`);
-        await page.close();
-      }
-    } finally {
-      await browser.close();
-      await Deno.remove(file).catch(() => {});
-    }
+    await atWidths(renderHtmlReport(graph), [390, 1200], async (page, width) => {
+      const deepest = page.locator(`details.act[data-span="${chain[199]!.spanId}"]`);
+      await deepest.locator("summary").click();
+      const overflow = await sidewaysOverflow(page);
+      assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px at ${width}px`);
+      const name = (await deepest.locator(".name").boundingBox())!;
+      assert.ok(name.x + 20 < width, `the deepest name starts at ${name.x}px of ${width}px`);
+      const info = (await deepest.locator(".info").boundingBox())!;
+      assert.ok(info.width > width / 3, `its details are ${info.width}px wide`);
+    });
   },
 });
