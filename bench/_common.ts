@@ -1,7 +1,15 @@
 // Shared by the benchmark files: the OpenTelemetry JS packages they measure this module
-// against (pinned here, benchmarks only: the module imports none of them), and `bench()`,
-// which registers a benchmark with `deno bench` and with `bench/run.ts`, the runner that
-// measures medians for BENCHMARKS.md.
+// against (pinned here, benchmarks only: the module imports none of them), the recorded setup
+// both sides use, and `bench()`, which registers a benchmark with `deno bench` and with
+// `bench/run.ts`, the runner that measures medians for BENCHMARKS.md.
+
+import type { Tracer } from "npm:@opentelemetry/api@1.9.1";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "npm:@opentelemetry/sdk-trace-base@2.12.1";
+import { ActivitySource, createTracerProviderBuilder, InMemoryExporter } from "../mod.ts";
 
 export * as otel from "npm:@opentelemetry/api@1.9.1";
 export {
@@ -14,6 +22,35 @@ export {
 } from "npm:@opentelemetry/sdk-trace-base@2.12.1";
 export type { ReadableSpan } from "npm:@opentelemetry/sdk-trace-base@2.12.1";
 export { AsyncLocalStorageContextManager } from "npm:@opentelemetry/context-async-hooks@2.12.0";
+
+/** The in-memory exporters keep what they receive: benchmarks empty them at this size. */
+export const RESET_AT = 1_000;
+
+/**
+ * Ours, recorded: a source heard by a provider whose simple processor exports into an
+ * in-memory exporter.
+ */
+export function recordedSource(
+  name: string,
+): { source: ActivitySource; exporter: InMemoryExporter } {
+  const exporter = new InMemoryExporter();
+  createTracerProviderBuilder().addSource(name).addInMemoryExporter(exporter).build();
+  return { source: new ActivitySource(name), exporter };
+}
+
+/**
+ * The peer, recorded: a tracer whose spans go through SimpleSpanProcessor into
+ * InMemorySpanExporter.
+ */
+export function recordedTracer(
+  name: string,
+): { tracer: Tracer; spanExporter: InMemorySpanExporter } {
+  const spanExporter = new InMemorySpanExporter();
+  const tracer = new BasicTracerProvider({
+    spanProcessors: [new SimpleSpanProcessor(spanExporter)],
+  }).getTracer(name);
+  return { tracer, spanExporter };
+}
 
 /** A synchronous benchmark: what `Deno.bench` takes, restricted to what the runner needs. */
 export interface BenchDefinition {

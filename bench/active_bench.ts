@@ -4,27 +4,19 @@
 //
 //   deno bench --allow-env bench/active_bench.ts
 
-import { ActivitySource, createTracerProviderBuilder, InMemoryExporter } from "../mod.ts";
 import {
   AsyncLocalStorageContextManager,
-  BasicTracerProvider,
   bench,
-  InMemorySpanExporter,
   otel,
-  SimpleSpanProcessor,
+  recordedSource,
+  recordedTracer,
+  RESET_AT,
 } from "./_common.ts";
 
-const exporter = new InMemoryExporter();
-createTracerProviderBuilder().addSource("bench.active").addInMemoryExporter(exporter).build();
-const source = new ActivitySource("bench.active");
+const { source, exporter } = recordedSource("bench.active");
 
 otel.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-const spanExporter = new InMemorySpanExporter();
-const tracer = new BasicTracerProvider({
-  spanProcessors: [new SimpleSpanProcessor(spanExporter)],
-}).getTracer("bench.active");
-
-const RESET_AT = 1_000;
+const { tracer, spanExporter } = recordedTracer("bench.active");
 
 bench({
   name: "activity: startActiveActivity + child",

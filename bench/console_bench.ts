@@ -5,22 +5,13 @@
 //
 //   deno bench --allow-env bench/console_bench.ts
 
+import { ActivityContext, ActivityLink, ConsoleExporter, Resource } from "../mod.ts";
 import {
-  ActivityContext,
-  ActivityLink,
-  ActivitySource,
-  ConsoleExporter,
-  createTracerProviderBuilder,
-  InMemoryExporter,
-  Resource,
-} from "../mod.ts";
-import {
-  BasicTracerProvider,
   bench,
   ConsoleSpanExporter,
-  InMemorySpanExporter,
   type ReadableSpan,
-  SimpleSpanProcessor,
+  recordedSource,
+  recordedTracer,
 } from "./_common.ts";
 
 const LINK_A = { traceId: "2890476acefb53b93af64a0d91939051", spanId: "16b83c1517629363" };
@@ -34,10 +25,7 @@ const TAGS = {
 };
 
 // The peer's finished span.
-const spanExporter = new InMemorySpanExporter();
-const tracer = new BasicTracerProvider({
-  spanProcessors: [new SimpleSpanProcessor(spanExporter)],
-}).getTracer("MyCompany.MyApplication");
+const { tracer, spanExporter } = recordedTracer("MyCompany.MyApplication");
 {
   const span = tracer.startSpan("ProcessOrder", {
     kind: 1, // SpanKind.SERVER
@@ -58,11 +46,8 @@ const tracer = new BasicTracerProvider({
 const span: ReadableSpan = spanExporter.getFinishedSpans()[0]!;
 
 // Ours: the same activity, and the same resource attributes as the peer's default resource.
-const exporter = new InMemoryExporter();
-createTracerProviderBuilder().addSource("MyCompany.MyApplication").addInMemoryExporter(exporter)
-  .build();
+const { source, exporter } = recordedSource("MyCompany.MyApplication");
 {
-  const source = new ActivitySource("MyCompany.MyApplication");
   const activity = source.startActivity("ProcessOrder", {
     kind: "server",
     tags: TAGS,

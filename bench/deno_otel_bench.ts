@@ -7,19 +7,14 @@
 //
 // Without OTEL_DENO=true the API has no tracer behind it, so both benchmarks are skipped.
 
-import { ActivitySource, createTracerProviderBuilder, InMemoryExporter } from "../mod.ts";
-import { bench, otel } from "./_common.ts";
+import { bench, otel, recordedSource, RESET_AT } from "./_common.ts";
 
-const exporter = new InMemoryExporter();
-createTracerProviderBuilder().addSource("bench.deno").addInMemoryExporter(exporter).build();
-const source = new ActivitySource("bench.deno");
+const { source, exporter } = recordedSource("bench.deno");
 
 const tracer = otel.trace.getTracer("bench.deno");
 const probe = tracer.startSpan("probe");
 const denoTracerActive = probe.isRecording();
 probe.end();
-
-const RESET_AT = 1_000;
 
 bench({
   name: "activity: start, setTag, stop",

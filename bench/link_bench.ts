@@ -4,36 +4,17 @@
 //
 //   deno bench --allow-env bench/link_bench.ts
 
-import {
-  ActivityContext,
-  ActivityLink,
-  ActivitySource,
-  createTracerProviderBuilder,
-  InMemoryExporter,
-} from "../mod.ts";
-import {
-  BasicTracerProvider,
-  bench,
-  InMemorySpanExporter,
-  type otel,
-  SimpleSpanProcessor,
-} from "./_common.ts";
+import { ActivityContext, ActivityLink } from "../mod.ts";
+import { bench, type otel, recordedSource, recordedTracer, RESET_AT } from "./_common.ts";
 
 const TRACE_ID = "2890476acefb53b93af64a0d91939051";
 const SPAN_ID = "16b83c1517629363";
 
-const exporter = new InMemoryExporter();
-createTracerProviderBuilder().addSource("bench.link").addInMemoryExporter(exporter).build();
-const source = new ActivitySource("bench.link");
+const { source, exporter } = recordedSource("bench.link");
 const link = new ActivityLink(new ActivityContext(TRACE_ID, SPAN_ID, { traceFlags: 1 }));
 
-const spanExporter = new InMemorySpanExporter();
-const tracer = new BasicTracerProvider({
-  spanProcessors: [new SimpleSpanProcessor(spanExporter)],
-}).getTracer("bench.link");
+const { tracer, spanExporter } = recordedTracer("bench.link");
 const spanLink: otel.Link = { context: { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: 1 } };
-
-const RESET_AT = 1_000;
 
 bench({
   name: "activity: start with one link, stop",

@@ -7,19 +7,8 @@
 //
 // Prints the heap bytes retained per activity for each side and their ratio.
 
-import {
-  ActivityContext,
-  ActivityLink,
-  ActivitySource,
-  createTracerProviderBuilder,
-  InMemoryExporter,
-} from "../mod.ts";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type otel,
-  SimpleSpanProcessor,
-} from "./_common.ts";
+import { ActivityContext, ActivityLink } from "../mod.ts";
+import { type otel, recordedSource, recordedTracer } from "./_common.ts";
 
 const COUNT = 100_000;
 const WARMUP = 2_000;
@@ -50,9 +39,7 @@ function retainedPerItem(work: (count: number) => unknown, reset: () => void): n
 }
 
 // Ours.
-const exporter = new InMemoryExporter();
-createTracerProviderBuilder().addSource("bench.memory").addInMemoryExporter(exporter).build();
-const source = new ActivitySource("bench.memory");
+const { source, exporter } = recordedSource("bench.memory");
 const context = new ActivityContext(TRACE_ID, SPAN_ID, { traceFlags: 1 });
 const ours = retainedPerItem((count) => {
   for (let i = 0; i < count; i++) {
@@ -67,10 +54,7 @@ const ours = retainedPerItem((count) => {
 }, () => exporter.reset());
 
 // Peer.
-const spanExporter = new InMemorySpanExporter();
-const tracer = new BasicTracerProvider({
-  spanProcessors: [new SimpleSpanProcessor(spanExporter)],
-}).getTracer("bench.memory");
+const { tracer, spanExporter } = recordedTracer("bench.memory");
 const spanContext: otel.SpanContext = { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: 1 };
 const peer = retainedPerItem((count) => {
   for (let i = 0; i < count; i++) {

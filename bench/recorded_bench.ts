@@ -8,23 +8,18 @@
 //
 //   deno bench --allow-env bench/recorded_bench.ts
 
-import { ActivitySource, createTracerProviderBuilder, InMemoryExporter } from "../mod.ts";
 import {
   BasicTracerProvider,
   bench,
-  InMemorySpanExporter,
   type ReadableSpan,
+  recordedSource,
+  recordedTracer,
+  RESET_AT,
   SimpleSpanProcessor,
 } from "./_common.ts";
 
-const exporter = new InMemoryExporter();
-createTracerProviderBuilder().addSource("bench.recorded").addInMemoryExporter(exporter).build();
-const source = new ActivitySource("bench.recorded");
-
-const spanExporter = new InMemorySpanExporter();
-const tracer = new BasicTracerProvider({
-  spanProcessors: [new SimpleSpanProcessor(spanExporter)],
-}).getTracer("bench.recorded");
+const { source, exporter } = recordedSource("bench.recorded");
+const { tracer, spanExporter } = recordedTracer("bench.recorded");
 
 const syncSpans: ReadableSpan[] = [];
 const syncTracer = new BasicTracerProvider({
@@ -38,9 +33,6 @@ const syncTracer = new BasicTracerProvider({
     }),
   ],
 }).getTracer("bench.recorded");
-
-// The exporters keep what they receive: empty them now and then so the heap stays flat.
-const RESET_AT = 1_000;
 
 bench({
   name: "activity: start, setTag, stop",

@@ -283,7 +283,8 @@ Deno.test("Activity exposes its identity and context", async (t) => {
       [a.context.traceId, a.context.spanId, a.context.traceFlags, a.context.isRemote],
       [a.traceId, a.spanId, 3, false],
     );
-    assert.equal(a.context, a.context); // the same object while nothing changes
+    const context = a.context;
+    assert.equal(a.context, context); // the same object while nothing changes
   });
   await t.step("a new trace state shows in the next context", () => {
     using a = s.start();
@@ -446,10 +447,17 @@ Deno.test("Activity.traceState keeps only what its context keeps, from a setter 
     .addSource("TraceStateConsistency")
     .setSampler({
       description: "DirtyTraceState",
-      shouldSample: () => ({ decision: "recordAndSample", traceState: dirty }),
+      shouldSample: (o) => ({
+        decision: "recordAndSample",
+        traceState: o.name === "Clean" ? "sampler=1" : dirty,
+      }),
     })
     .build();
   const source = new ActivitySource("TraceStateConsistency");
+  // The sampler's trace state is taken when valid, so the undefined below is its cleaning.
+  using clean = source.startActivity("Clean")!;
+  assert.equal(clean.traceState, "sampler=1");
+  assert.equal(clean.context.traceState, "sampler=1");
   using fromSampler = source.startActivity("FromSampler")!;
   assert.equal(fromSampler.traceState, undefined);
   assert.equal(fromSampler.context.traceState, undefined);

@@ -30,21 +30,20 @@ Deno.test("ContextVariable.run() sets the value for the callback only", async (t
   });
   await t.step("a throwing callback restores the value and rethrows", () => {
     const v = new ContextVariable<string>();
-    v.run("outer", () => {
+    const after = v.run("outer", () => {
       assert.throws(() =>
         v.run("inner", () => {
           throw new RangeError("boom");
         }), RangeError);
-      assert.equal(v.get(), "outer");
+      return v.get();
     });
+    assert.equal(after, "outer");
   });
   await t.step("two variables are independent", () => {
     const a = new ContextVariable<string>();
     const b = new ContextVariable<string>();
-    a.run("a", () => {
-      assert.equal(b.get(), undefined);
-      b.run("b", () => assert.deepEqual([a.get(), b.get()], ["a", "b"]));
-    });
+    const seen = a.run("a", () => [b.get(), b.run("b", () => [a.get(), b.get()])]);
+    assert.deepEqual(seen, [undefined, ["a", "b"]]);
   });
 });
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mock } from "node:test";
 import {
   type Activity,
+  ActivityContext,
   type ActivityExporter,
   type ActivityProcessor,
   ActivitySource,
@@ -342,7 +343,15 @@ Deno.test("TracerProviderBuilder.setSampler() with AlwaysOffSampler creates no r
   using _provider = createTracerProviderBuilder().addSource(name)
     .setSampler(new AlwaysOffSampler()).addInMemoryExporter(exporter).build();
   const source = new ActivitySource(name);
+  // The provider listens: the root is refused by the sampler, not by the source filter.
+  assert.equal(source.hasListeners(), true);
   assert.equal(source.startActivity("Root"), undefined);
+  // A child of a remote parent is still made, unrecorded, so that its context propagates.
+  const parent = ActivityContext.parse("00-5ce4d8ad4926ecdd0084681f46fa38d9-8f9e9441f0789f6e-01");
+  const child = source.startActivity("Child", { parent });
+  assert.equal(child?.recorded, false);
+  child.stop();
+  assert.deepEqual(exporter.activities, []);
   source[Symbol.dispose]();
 });
 

@@ -66,6 +66,7 @@ Deno.test("ActivitySource.startActivity() returns undefined when nothing listens
   });
   await t.step("a listener answering none", () => {
     using s = sourceWith(sampling("none"));
+    assert.equal(s.source.hasListeners(), true);
     assert.equal(s.source.startActivity("None"), undefined);
   });
 });
@@ -230,33 +231,33 @@ Deno.test("ActivitySource.startActivity() chooses the parent as specified", asyn
   using s = sourceWith(sampling("allDataAndRecorded"));
   await t.step("the current activity by default", () => {
     using outer = s.source.startActivity("Outer")!;
-    Activity.run(outer, () => {
-      using child = s.source.startActivity("Child")!;
-      using childWithOptions = s.source.startActivity("Child", { kind: "client" })!;
-      assert.equal(child.parent, outer);
-      assert.equal(childWithOptions.parentSpanId, outer.spanId);
-    });
+    using child = Activity.run(outer, () => s.source.startActivity("Child"))!;
+    using childWithOptions = Activity.run(
+      outer,
+      () => s.source.startActivity("Child", { kind: "client" }),
+    )!;
+    assert.equal(child.parent, outer);
+    assert.equal(childWithOptions.parentSpanId, outer.spanId);
   });
   await t.step("root: true starts a new trace under a current activity", () => {
     using outer = s.source.startActivity("Outer")!;
-    Activity.run(outer, () => {
-      using root = s.source.startActivity("Root", { root: true })!;
-      assert.notEqual(root.traceId, outer.traceId);
-      assert.equal(root.parentSpanId, undefined);
-      assert.equal(root.parent, undefined);
-    });
+    using root = Activity.run(outer, () => s.source.startActivity("Root", { root: true }))!;
+    assert.notEqual(root.traceId, outer.traceId);
+    assert.equal(root.parentSpanId, undefined);
+    assert.equal(root.parent, undefined);
   });
   await t.step("an explicit parent wins over the current activity and over root", () => {
     using outer = s.source.startActivity("Outer")!;
     using other = s.source.startActivity("Other", { root: true })!;
-    Activity.run(outer, () => {
-      using a = s.source.startActivity("A", { parent: other })!;
-      using b = s.source.startActivity("B", { parent: REMOTE, root: true })!;
-      assert.equal(a.parent, other);
-      assert.equal(a.traceId, other.traceId);
-      assert.equal(b.traceId, REMOTE.traceId);
-      assert.equal(b.parentSpanId, REMOTE.spanId);
-    });
+    using a = Activity.run(outer, () => s.source.startActivity("A", { parent: other }))!;
+    using b = Activity.run(
+      outer,
+      () => s.source.startActivity("B", { parent: REMOTE, root: true }),
+    )!;
+    assert.equal(a.parent, other);
+    assert.equal(a.traceId, other.traceId);
+    assert.equal(b.traceId, REMOTE.traceId);
+    assert.equal(b.parentSpanId, REMOTE.spanId);
   });
   await t.step("a local context is a parent, not remote", () => {
     const local = new ActivityContext(REMOTE.traceId, REMOTE.spanId, { traceFlags: 1 });
@@ -552,12 +553,14 @@ Deno.test("ActivitySource.startActivity() accepts odd input without throwing", (
 
 Deno.test("ActivitySource.startActivity() takes null options as none", () => {
   using s = sourceWith(sampling("allDataAndRecorded"));
-  s.source.startActiveActivity("Outer", (outer) => {
+  const [outer, inner, active] = s.source.startActiveActivity("Outer", (outer) => {
     using inner = s.source.startActivity("Inner", null as never);
-    assert.equal(inner?.parentSpanId, outer?.spanId);
-    const seen = s.source.startActiveActivity("Active", null as never, (a) => a?.parentSpanId);
-    assert.equal(seen, outer?.spanId);
+    const active = s.source.startActiveActivity("Active", null as never, (a) => a);
+    return [outer, inner, active];
   });
+  assert.ok(outer);
+  assert.equal(inner?.parentSpanId, outer.spanId);
+  assert.equal(active?.parentSpanId, outer.spanId);
 });
 
 Deno.test("ActivitySource replaces ids a custom generator gets wrong, and reports it once", () => {

@@ -21,6 +21,7 @@ const provider = createTracerProviderBuilder()
   .build();
 
 let orchestrator;
+const currentInside = [];
 await source.startActiveActivity("OrchestratingActivity", async (activity) => {
   orchestrator = activity;
   const links = [new ActivityLink(Activity.current.context)];
@@ -28,13 +29,15 @@ await source.startActiveActivity("OrchestratingActivity", async (activity) => {
     [1, 2, 3].map((n) =>
       source.startActiveActivity(`FannedOutActivity ${n}`, { links, root: true }, async () => {
         await new Promise((resolve) => setTimeout(resolve, 3 - n));
-        assert.equal(Activity.current.displayName, `FannedOutActivity ${n}`);
+        currentInside[n - 1] = Activity.current.displayName;
       })
     ),
   );
   source.startActivity("WrapUp")?.stop();
 });
 await provider.shutdown();
+
+assert.deepEqual(currentInside, [1, 2, 3].map((n) => `FannedOutActivity ${n}`));
 
 const names = exporter.activities.map((a) => a.displayName);
 assert.deepEqual(names.slice(3), ["WrapUp", "OrchestratingActivity"]);
