@@ -42,3 +42,8 @@ export class ReportOnce {
     return true;
   }
 }
+
+/** The name a failing exporter is reported by: its class name. */
+export function exporterName(exporter: object): string {
+  return exporter.constructor?.name ?? "exporter";
+}

@@ -26,7 +26,14 @@
 import type { Activity } from "./activity.ts";
 import type { ActivityExporter } from "./exporter.ts";
 import { type ActivityProcessor, type ProcessorContext, Resource } from "./provider.ts";
-import { type ErrorHandler, ReportOnce, reportToStderr, safeReport } from "./_report.ts";
+import {
+  type ErrorHandler,
+  exporterName,
+  ReportOnce,
+  reportToStderr,
+  safeReport,
+} from "./_report.ts";
+import { isPromiseLike } from "./_promise.ts";
 
 /**
  * The timer functions a {@linkcode BatchProcessor} uses, shaped like `setTimeout` and
@@ -545,7 +552,7 @@ export class BatchProcessor implements ActivityProcessor {
     if (this.#inBurst && this.#count <= this.#maxQueue / 2) this.#inBurst = false;
     Object.freeze(batch);
     const outcome = this.#attempt(batch);
-    if (!isThenable(outcome) && this.#conclude(n, outcome, 1)) {
+    if (!isPromiseLike(outcome) && this.#conclude(n, outcome, 1)) {
       this.#settled += n;
       return undefined;
     }
@@ -608,7 +615,7 @@ export class BatchProcessor implements ActivityProcessor {
     } catch (error) {
       return { error };
     }
-    if (!isThenable(result)) return OK;
+    if (!isPromiseLike(result)) return OK;
     return this.#bounded(result);
   }
 
@@ -639,7 +646,12 @@ export class BatchProcessor implements ActivityProcessor {
   }
 
   #backoff(attempt: number, error: unknown): number {
-    const after = (error as { retryAfterMillis?: unknown }).retryAfterMillis;
+    let after: unknown;
+    try {
+      after = (error as { retryAfterMillis?: unknown }).retryAfterMillis;
+    } catch {
+      // A hostile error object: the usual backoff.
+    }
     if (typeof after === "number" && after >= 0 && Number.isFinite(after)) {
       return Math.min(after, MAX_RETRY_DELAY);
     }
@@ -682,7 +694,7 @@ export class BatchProcessor implements ActivityProcessor {
       this.#reporter.report(this.#exporter, error, `Exporter ${exporterName(this.#exporter)}`);
       return;
     }
-    if (!isThenable(result)) return;
+    if (!isPromiseLike(result)) return;
     const outcome = await this.#bounded(result);
     if (outcome === OK) return;
     this.#reporter.report(
@@ -763,19 +775,14 @@ function unrefTimer(handle: unknown): void {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
-}
-
 function isRetryable(error: unknown): boolean {
-  return error instanceof RetryableExportError ||
-    (typeof error === "object" && error !== null &&
-      (error as { retryable?: unknown }).retryable === true);
-}
-
-function exporterName(exporter: object): string {
-  return exporter.constructor?.name ?? "exporter";
+  if (error instanceof RetryableExportError) return true;
+  try {
+    return typeof error === "object" && error !== null &&
+      (error as { retryable?: unknown }).retryable === true;
+  } catch {
+    return false; // A hostile error object: not retryable.
+  }
 }
 
 function describe(value: unknown): string {

@@ -44,11 +44,18 @@ import {
   InMemoryExporter,
 } from "./exporter.ts";
 import { toTagList } from "./_tags.ts";
-import { type ErrorHandler, ReportOnce, reportToStderr, safeReport } from "./_report.ts";
+import {
+  type ErrorHandler,
+  exporterName,
+  ReportOnce,
+  reportToStderr,
+  safeReport,
+} from "./_report.ts";
 import { BatchProcessor, type BatchProcessorOptions, DEFAULT_BATCH_OPTIONS } from "./batch.ts";
 import { type EnvironmentSource, readEnvConfig, runtimeEnv, toEnvReader } from "./_env.ts";
 import type { OtlpExporterOptions } from "./otlp.ts";
 import { OtlpExporterLoader } from "./_lazy_otlp.ts";
+import { isPromiseLike } from "./_promise.ts";
 
 export type { EnvironmentSource, ErrorHandler };
 
@@ -204,7 +211,7 @@ export class SimpleProcessor implements ActivityProcessor {
       this.#fail(error);
       return;
     }
-    if (result !== undefined && typeof (result as Promise<void>).then === "function") {
+    if (isPromiseLike(result)) {
       const pending: Promise<void> = Promise.resolve(result).then(
         () => {
           this.#pending.delete(pending);
@@ -253,10 +260,6 @@ export class SimpleProcessor implements ActivityProcessor {
       }
     })();
   }
-}
-
-function exporterName(exporter: object): string {
-  return exporter.constructor?.name ?? "exporter";
 }
 
 /** Options of the {@linkcode TracerProvider} constructor (what the builder collects). */
@@ -875,17 +878,24 @@ class DeferredBatch {
     const options: BatchProcessorOptions = { ...env, ...withoutUndefined(this.#options) };
     const queue = options.maxQueueSize ?? DEFAULT_BATCH_OPTIONS.maxQueueSize;
     const batch = options.maxExportBatchSize ?? DEFAULT_BATCH_OPTIONS.maxExportBatchSize;
-    const fromEnv = env?.maxExportBatchSize !== undefined || env?.maxQueueSize !== undefined;
+    // Only a size that came from the environment is corrected with a warning; explicit
+    // options that conflict are an error of the caller's, thrown by the processor.
+    const batchFromEnv = this.#options.maxExportBatchSize === undefined &&
+      env?.maxExportBatchSize !== undefined;
+    const queueFromEnv = this.#options.maxQueueSize === undefined &&
+      env?.maxQueueSize !== undefined;
     if (
-      options.maxExportBatchSize !== undefined && fromEnv && typeof batch === "number" &&
-      typeof queue === "number" && batch > queue
+      options.maxExportBatchSize !== undefined && (batchFromEnv || queueFromEnv) &&
+      typeof batch === "number" && typeof queue === "number" && batch > queue
     ) {
       safeReport(
         onError,
         new RangeError(
           `Cannot use a batch size of ${batch} with a queue of ${queue} (OTEL_BSP_*); using ${queue}`,
         ),
-        "Environment variable OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        `Environment variable ${
+          batchFromEnv ? "OTEL_BSP_MAX_EXPORT_BATCH_SIZE" : "OTEL_BSP_MAX_QUEUE_SIZE"
+        }`,
       );
       options.maxExportBatchSize = queue;
     }

@@ -50,6 +50,7 @@ import {
 import { toTagList } from "./_tags.ts";
 import { ReportOnce } from "./_report.ts";
 import { safeString } from "./_format.ts";
+import { isPromiseLike } from "./_promise.ts";
 
 /**
  * A listener's answer for an activity about to start, as in .NET:
@@ -644,11 +645,6 @@ function fail(activity: Activity, error: unknown): void {
   }
   activity.setStatus("error", description);
   activity.stop();
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
 }
 
 /** The most generous of the listeners' limits, a limit a listener leaves out being the default. */
