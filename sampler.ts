@@ -302,9 +302,10 @@ export class TraceIdRatioSampler implements Sampler {
     if (typeof traceId !== "string" || traceId.length !== 32) return false;
     // Hex characters 18..31 are the right-most 7 bytes: upper and lower 28 bits.
     const high = hex28(traceId, 18);
-    if (high < 0) return false;
+    const low = hex28(traceId, 25);
+    if (high < 0 || low < 0) return false;
     if (high !== this.#thresholdHigh) return high > this.#thresholdHigh;
-    return hex28(traceId, 25) >= this.#thresholdLow;
+    return low >= this.#thresholdLow;
   }
 
   /**

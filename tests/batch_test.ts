@@ -567,3 +567,30 @@ Deno.test("BatchProcessor rejects bad options, naming the value", async (t) => {
     await provider.shutdown();
   });
 });
+
+Deno.test("BatchProcessor counts a batch whose error cannot be read, and goes on", async () => {
+  const hostile = new Proxy(new Error("Unreadable"), {
+    get(target, key) {
+      if (key === "retryable" || key === "retryAfterMillis") throw new Error("No access");
+      return Reflect.get(target, key);
+    },
+  });
+  let calls = 0;
+  const delivered: Activity[] = [];
+  const exporter: ActivityExporter = {
+    export(activities) {
+      if (++calls === 1) throw hostile;
+      delivered.push(...activities);
+    },
+  };
+  const timers = new FakeTimers();
+  const { batch, provider, end, errors } = setup(exporter, { timers, maxExportBatchSize: 1 });
+  end(3);
+  await provider.shutdown();
+  assert.equal(delivered.length, 2);
+  assert.equal(batch.exportedCount, 2);
+  assert.equal(batch.droppedByReason.exportFailed, 1);
+  assert.equal(batch.exportedCount + batch.droppedCount, 3);
+  assert.equal(batch.queueLength, 0);
+  assert.equal(errors.length, 1);
+});

@@ -251,6 +251,35 @@ Deno.test("env: OTEL_BSP_* configure batch exporters; explicit options win", asy
     assert.deepEqual(sizes, [512, 88]);
   });
   await t.step(
+    "explicit sizes that conflict are the caller's error, even with OTEL_BSP_* set",
+    () => {
+      const warnings: [string, string][] = [];
+      assert.throws(
+        () =>
+          createTracerProviderBuilder()
+            .addSource("Env.Test.Conflict")
+            .setEnvironment({ OTEL_BSP_MAX_QUEUE_SIZE: "100" })
+            .setErrorHandler((error, where) => warnings.push([where, String(error)]))
+            .addBatchExporter({ export: () => {} }, { maxQueueSize: 10, maxExportBatchSize: 20 })
+            .build(),
+        RangeError,
+      );
+      assert.deepEqual(warnings, []);
+    },
+  );
+  await t.step(
+    "a queue smaller than an explicit batch, from the environment: the queue variable is named",
+    async () => {
+      const { provider, warnings } = fromEnv(
+        { OTEL_BSP_MAX_QUEUE_SIZE: "3" },
+        (b) => b.addBatchExporter({ export: () => {} }, { maxExportBatchSize: 10 }),
+      );
+      assert.equal(warnings.length, 1);
+      assert.equal(warnings[0]![0], "Environment variable OTEL_BSP_MAX_QUEUE_SIZE");
+      await provider.shutdown();
+    },
+  );
+  await t.step(
     "a batch larger than the queue, from the environment: a warning, then clamped",
     async () => {
       const sizes: number[] = [];

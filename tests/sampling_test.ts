@@ -115,6 +115,11 @@ Deno.test("TraceIdRatioSampler gives the same trace id the same decision, everyw
       new TraceIdRatioSampler(1).sampleTraceId("4bf92f3577b34da6a3FFFFFFFFFFFFFF"),
       false,
     );
+    // Only the lower half of the random part is not hex.
+    assert.equal(
+      new TraceIdRatioSampler(1).sampleTraceId("4bf92f3577b34da6a3ffffffffffffzz"),
+      false,
+    );
   });
 });
 
