@@ -286,17 +286,15 @@ export function deleteTraceStateMember(
 }
 
 /**
- * Makes any trace state safe to send: only valid members, the first of each key, at most 32,
- * at most 512 characters by the truncation rule.
+ * Makes any trace state an activity or context holds safe to send: only valid members, the
+ * first of each key, at most 32.
  */
 function sanitize(traceState: string | undefined): string | undefined {
   if (typeof traceState !== "string" || traceState === "") return undefined;
-  if (traceState.length > TRACESTATE_MAX_INPUT) {
-    // Cut between members only, so that no member goes out with a shortened value.
-    const cut = traceState.lastIndexOf(",", TRACESTATE_MAX_INPUT);
-    traceState = cut < 0 ? "" : traceState.slice(0, cut);
-  }
-  return format(fit(readLenient(traceState)));
+  // Activities and contexts keep only printable ASCII of at most 512 characters
+  // (cleanTraceState), so what remains to do is dropping members outside the grammar; the
+  // result is never longer than the input.
+  return format(readLenient(traceState));
 }
 
 /**
