@@ -81,17 +81,22 @@ export interface InjectOptions {
   setter?: (carrier: unknown, name: string, value: string) => void;
 }
 
-const SIMPLE_KEY = /^[a-z][a-z0-9_\-*/]{0,255}$/;
-const TENANT_KEY = /^[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13}$/;
+// W3C Trace Context Level 2:
+//   key      = ( lcalpha / DIGIT ) 0*255 ( keychar )
+//   keychar  = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"
+//   value    = 0*255(chr) nblk-chr
+//   nblk-chr = %x21-2B / %x2D-3C / %x3E-7E
+//   chr      = %x20 / nblk-chr
+const KEY = /^[a-z0-9][a-z0-9_\-*/@]{0,255}$/;
 const VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
 
 /**
- * Tells whether a text is a valid `tracestate` key: a simple key (a lowercase letter, then up to
- * 255 of `a-z 0-9 _ - * /`) or a multi-tenant key `tenant@system` (tenant: a lowercase letter
- * or digit then up to 240 more; system: a lowercase letter then up to 13 more).
+ * Tells whether a text is a valid `tracestate` key by the Level 2 grammar: a lowercase letter
+ * or a digit, then up to 255 of `a-z 0-9 _ - * / @` (so `tenant@system` keys, and `@` anywhere
+ * after the first character).
  */
 function isValidKey(key: string): boolean {
-  return SIMPLE_KEY.test(key) || TENANT_KEY.test(key);
+  return KEY.test(key);
 }
 
 /** A member read from a `tracestate`: its key and value, or why it is not one. */
@@ -110,20 +115,25 @@ function readMember(part: string): ReadMember {
   return { key, value };
 }
 
-/** Strict reading: any invalid member, a duplicate key or a 33rd member invalidates all. */
+/**
+ * Strict reading: any invalid member or a 33rd member (counted as sent, repeated keys included)
+ * invalidates all. A repeated key keeps its first (left-most) member, the vendor's latest
+ * position; the later ones are left out.
+ */
 function readStrict(text: string): [string, string][] | string {
   const members: [string, string][] = [];
   const seen = new Set<string>();
+  let count = 0;
   for (const part of text.split(",")) {
     const read = readMember(part);
     if (read === undefined) continue;
     if ("error" in read) return read.error;
-    if (seen.has(read.key)) return `key '${read.key}' appears more than once`;
-    seen.add(read.key);
-    members.push([read.key, read.value]);
-    if (members.length > TRACESTATE_MAX_MEMBERS) {
+    if (++count > TRACESTATE_MAX_MEMBERS) {
       return `more than ${TRACESTATE_MAX_MEMBERS} list members`;
     }
+    if (seen.has(read.key)) continue;
+    seen.add(read.key);
+    members.push([read.key, read.value]);
   }
   return members;
 }
@@ -178,13 +188,14 @@ function format(members: readonly (readonly [string, string])[]): string | undef
 
 /**
  * Reads a `tracestate` value (or several header lines of one, combined with commas) by the
- * strict rules of W3C Trace Context: optional whitespace around members is ignored, empty
- * members are allowed, and any invalid key or value, a repeated key or more than 32 members
- * makes the whole value invalid.
+ * strict rules of W3C Trace Context Level 2: optional whitespace around members is ignored,
+ * empty members are allowed, and any invalid key or value or more than 32 members makes the
+ * whole value invalid. A repeated key keeps its first (left-most) member, the latest position
+ * of that vendor; the later members with that key are left out.
  *
  * @param text The header value, or its header lines in order.
- * @returns The `[key, value]` members in order (an empty array for an empty header), or
- * `undefined` when the value is invalid.
+ * @returns The `[key, value]` members in order, one per key (an empty array for an empty
+ * header), or `undefined` when the value is invalid.
  *
  * @example Valid, multi-tenant and invalid values
  * ```ts
@@ -196,8 +207,10 @@ function format(members: readonly (readonly [string, string])[]): string | undef
  *   ["congo@t61", "rcWkgMzE"],
  * ]);
  * assert.deepEqual(parseTraceState(["a=1", "b=2"]), [["a", "1"], ["b", "2"]]);
- * assert.equal(parseTraceState("a=1,a=2"), undefined);
+ * assert.deepEqual(parseTraceState("foo@bar@baz=1,1st=2"), [["foo@bar@baz", "1"], ["1st", "2"]]);
+ * assert.deepEqual(parseTraceState("a=1,b=2,a=3"), [["a", "1"], ["b", "2"]]);
  * assert.equal(parseTraceState("Upper=1"), undefined);
+ * assert.equal(parseTraceState("@foo=1"), undefined);
  * ```
  */
 export function parseTraceState(text: string | readonly string[]): [string, string][] | undefined {
@@ -302,8 +315,8 @@ function sanitize(traceState: string | undefined): string | undefined {
  * are matched without regard to case; several header lines are combined with commas (so two
  * `traceparent` lines make an invalid one). A malformed or missing `traceparent` gives
  * `undefined` and its `tracestate` is not read; an invalid `tracestate` is dropped and the
- * context kept; a valid one longer than 512 characters is shortened by the specification's
- * truncation rule. Never throws.
+ * context kept; a repeated key keeps its first member; a valid one longer than 512 characters
+ * is shortened by the specification's truncation rule. Never throws.
  *
  * @param carrier `Headers`, a `Map`, a plain object, or anything the `getter` option reads.
  * @param options A `getter` for other carriers.
@@ -318,7 +331,8 @@ function sanitize(traceState: string | undefined): string | undefined {
  * const id = "12345678901234567890123456789012-1234567890123456-01";
  * assert.equal(extract({ TraceParent: `cc-${id}-what-the-future-will-be-like` })?.traceFlags, 1);
  * assert.equal(extract({ traceparent: `ff-${id}` }), undefined);
- * assert.equal(extract(new Map([["traceparent", `00-${id}`], ["tracestate", "a=1,a=2"]]))?.traceState, undefined);
+ * assert.equal(extract(new Map([["traceparent", `00-${id}`], ["tracestate", "a=1,a=2"]]))?.traceState, "a=1");
+ * assert.equal(extract(new Map([["traceparent", `00-${id}`], ["tracestate", "A=1"]]))?.traceState, undefined);
  * ```
  */
 export function extract(carrier: unknown, options?: ExtractOptions): ActivityContext | undefined {
