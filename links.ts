@@ -51,11 +51,15 @@ type ParseOutcome =
 /**
  * Reads a `traceparent` value by the rules of W3C Trace Context Level 2: version `ff` is
  * invalid; version `00` is exactly 55 characters; a later version may be longer, and then the
- * 56th character must be `-`; ids are lowercase hex and not all zeros.
+ * 56th character must be `-`; ids are lowercase hex and not all zeros. A `,` anywhere means
+ * several values combined (as HTTP combines repeated header lines), never one.
  */
 function readTraceparent(text: unknown): ParseOutcome {
   if (typeof text !== "string") {
     return { ok: false, reason: `expected a string, got ${typeof text}` };
+  }
+  if (text.includes(",")) {
+    return { ok: false, reason: "it holds ',', so it is several traceparent values combined" };
   }
   if (text.length < 55) {
     return { ok: false, reason: `expected at least 55 characters, got ${text.length}` };

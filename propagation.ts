@@ -312,8 +312,10 @@ function sanitize(traceState: string | undefined): string | undefined {
 
 /**
  * Reads the W3C `traceparent` and `tracestate` of a carrier into a remote context. Header names
- * are matched without regard to case; several header lines are combined with commas (so two
- * `traceparent` lines make an invalid one). A malformed or missing `traceparent` gives
+ * are matched without regard to case. Several `traceparent` lines (an array of values, two
+ * names that differ in case, or a value with `,` as `Headers` combines lines) are no parent, so
+ * `undefined`, whatever each line holds; several `tracestate` lines are combined with commas, as
+ * RFC 9110 says. A malformed or missing `traceparent` gives
  * `undefined` and its `tracestate` is not read; an invalid `tracestate` is dropped and the
  * context kept; a repeated key keeps its first member; a valid one longer than 512 characters
  * is shortened by the specification's truncation rule. Never throws.
@@ -338,8 +340,9 @@ function sanitize(traceState: string | undefined): string | undefined {
 export function extract(carrier: unknown, options?: ExtractOptions): ActivityContext | undefined {
   const getter = typeof options?.getter === "function" ? options.getter as CarrierGet : undefined;
   const lines = readField(carrier, TRACEPARENT_HEADER, getter);
-  if (lines.length === 0) return undefined;
-  const traceparent = trimOws(lines.join(","));
+  // Several lines (or, from Headers, one value with a ',') are no parent: a new trace starts.
+  if (lines.length !== 1) return undefined;
+  const traceparent = trimOws(lines[0]!);
   if (traceparent.length > TRACEPARENT_MAX_INPUT) return undefined;
   const parsed = ActivityContext.tryParse(traceparent);
   if (parsed === undefined) return undefined;

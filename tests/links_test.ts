@@ -38,6 +38,16 @@ Deno.test("ActivityContext.parse() accepts a later version, longer only after a 
     // Formatting writes the version this module knows.
     assert.equal(context.toTraceparent(), VALID);
   });
+  await t.step("never with ',': two traceparent values joined are not one", () => {
+    for (const text of [`cc-${TRACE}-${SPAN}-01-future,${VALID}`, `cc-${TRACE}-${SPAN}-01-,`]) {
+      assert.throws(() => ActivityContext.parse(text), {
+        name: "SyntaxError",
+        message: "Cannot parse traceparent: it holds ',', so it is several traceparent values " +
+          "combined",
+      });
+      assert.equal(ActivityContext.tryParse(text), undefined);
+    }
+  });
   await t.step("longer, without '-' after the flags", () => {
     assert.throws(() => ActivityContext.parse(`cc-${TRACE}-${SPAN}-01x`), {
       name: "SyntaxError",

@@ -573,6 +573,27 @@ Deno.test("extract() reads every traceparent field by the Level 2 rules", async 
     inject(plain, out);
     assert.equal(out.traceparent!.slice(53), "01");
   });
+  await t.step("several traceparent lines mean a new trace, whatever the first one is", () => {
+    const other = `00-${"ab".repeat(16)}-${"cd".repeat(8)}-01`;
+    for (
+      const first of [
+        `cc-${TRACE_ID}-${SPAN_ID}-01-what-the-future-will-be-like`,
+        `cc-${TRACE_ID}-${SPAN_ID}-01-`,
+        TP,
+      ]
+    ) {
+      const lines: Lines = [["traceparent", first], ["traceparent", other]];
+      assert.equal(extract(asHeaders(lines)), undefined, `Headers: ${first}`);
+      assert.equal(extract(asObject(lines)), undefined, `array: ${first}`);
+      assert.equal(extract(asMap(lines)), undefined, `Map: ${first}`);
+      assert.equal(extract(new Map([["traceparent", first], ["TraceParent", other]])), undefined);
+      assert.equal(extract({}, { getter: () => [first, other] }), undefined, `getter: ${first}`);
+      assert.equal(extract({ traceparent: `${first},${other}` }), undefined, `joined: ${first}`);
+    }
+    // One line, whatever the carrier, is read.
+    assert.equal(extract({ traceparent: [TP] })?.traceId, TRACE_ID);
+    assert.equal(extract({}, { getter: () => [TP] })?.traceId, TRACE_ID);
+  });
   await t.step("oversized or non-string input is ignored, never thrown", () => {
     assert.equal(ok(`cc-${TRACE_ID}-${SPAN_ID}-01-${"x".repeat(5000)}`), undefined);
     assert.equal(extract({ traceparent: 42 }), undefined);
