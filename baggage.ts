@@ -88,7 +88,13 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const OCTETS = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
 const HEX = /^[0-9A-Fa-f]{2}$/;
 
-/** Decodes percent-encoded UTF-8; malformed sequences become U+FFFD. */
+/**
+ * UTF-8 without BOM sniffing: a value that starts with U+FEFF keeps it, as any other code point
+ * (the default decoder would strip it).
+ */
+const UTF8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** Decodes percent-encoded UTF-8, every code point kept; malformed sequences become U+FFFD. */
 function decodeValue(text: string): string {
   if (!text.includes("%")) return text;
   const bytes: number[] = [];
@@ -101,7 +107,7 @@ function decodeValue(text: string): string {
       bytes.push(c);
     }
   }
-  return new TextDecoder().decode(new Uint8Array(bytes));
+  return UTF8.decode(new Uint8Array(bytes));
 }
 
 /** Percent-encodes a value: every code point outside the baggage octets, and `%`. */

@@ -37,6 +37,12 @@ Deno.test("parseBaggage() reads the W3C baggage grammar", async (t) => {
     assert.equal(parseBaggage("k=100%")[0]?.value, "100%");
     assert.equal(parseBaggage("k=%zz")[0]?.value, "%zz");
   });
+  await t.step("a decoded U+FEFF is kept, first or anywhere, as every other code point", () => {
+    assert.equal(parseBaggage("k=%EF%BB%BFvalue")[0]?.value, "\ufeffvalue");
+    assert.equal(parseBaggage("k=%EF%BB%BF%EF%BB%BF")[0]?.value, "\ufeff\ufeff");
+    assert.equal(parseBaggage("k=a%EF%BB%BF")[0]?.value, "a\ufeff");
+    assert.equal(parseBaggage("k=%EF%BB%BF")[0]?.value.length, 1);
+  });
   await t.step("invalid members are skipped, the others kept", () => {
     const entries = parseBaggage('ok=1,bad key=2,quote="x",semi;=1,=3,noequals,x=a\\b,last=9');
     assert.deepEqual(entries.map((e) => e.key), ["ok", "last"]);
@@ -79,6 +85,8 @@ Deno.test("formatBaggage() writes what parseBaggage() reads back", async (t) => 
       "Zoë ☃ 𝄞",
       "\u0000\r\n",
       "\ud800x",
+      "\ufeffleading byte order mark",
+      "\ufeff",
     ];
     const header = formatBaggage(values.map((v, i) => [`k${i}`, v] as const))!;
     assert.ok(/^[\x21-\x7e]*$/.test(header), header);
