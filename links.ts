@@ -114,13 +114,19 @@ function printable(text: string): string {
   return escapeControl(text.length > 40 ? text.slice(0, 40) + "..." : text);
 }
 
+/** The length this module keeps a combined `tracestate` within (what the specification asks). */
+export const TRACESTATE_MAX_LENGTH = 512;
+
 /**
- * A trace state is kept only when it is printable ASCII of at most 512 characters; used by
- * activities too, so that an activity and its context always agree.
+ * A trace state is kept only when it is printable ASCII of at most
+ * {@linkcode TRACESTATE_MAX_LENGTH} characters; used by activities too, so that an activity and
+ * its context always agree.
  */
 export function cleanTraceState(traceState: string | undefined): string | undefined {
   if (traceState === undefined) return undefined;
-  if (traceState.length > 512 || /[^\u0020-\u007e]/.test(traceState)) return undefined;
+  if (traceState.length > TRACESTATE_MAX_LENGTH || /[^\u0020-\u007e]/.test(traceState)) {
+    return undefined;
+  }
   const trimmed = traceState.trim();
   return trimmed === "" ? undefined : trimmed;
 }

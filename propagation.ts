@@ -34,7 +34,7 @@
  */
 
 import { Activity } from "./activity.ts";
-import { ActivityContext, formatTraceparent } from "./links.ts";
+import { ActivityContext, formatTraceparent, TRACESTATE_MAX_LENGTH } from "./links.ts";
 import {
   type CarrierGet,
   type CarrierSet,
@@ -52,8 +52,7 @@ export const TRACESTATE_HEADER = "tracestate";
 
 /** The most list members a `tracestate` may have. */
 export const TRACESTATE_MAX_MEMBERS = 32;
-/** The length this module keeps a combined `tracestate` within (what the specification asks). */
-export const TRACESTATE_MAX_LENGTH = 512;
+export { TRACESTATE_MAX_LENGTH };
 
 /** A `traceparent` longer than this is not read (future versions may add fields, but not this many). */
 const TRACEPARENT_MAX_INPUT = 1024;
