@@ -5,7 +5,8 @@
  * for is a `client` activity sent with `inject` (through `instrumentFetch`).
  *
  * Run: `deno run --allow-net=127.0.0.1 tests/w3c_conformance_service.ts 5000`, then, in the
- * suite's `test/` folder, `STRICT_LEVEL=2 python3 test.py http://127.0.0.1:5000/test`.
+ * suite's `test/` folder, `SPEC_LEVEL=2 STRICT_LEVEL=2 python3 test.py http://127.0.0.1:5000/test`
+ * (`.ci/conformance` does both).
  *
  * @module
  */
