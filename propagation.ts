@@ -314,10 +314,10 @@ function sanitize(traceState: string | undefined): string | undefined {
  * are matched without regard to case. Several `traceparent` lines (an array of values, two
  * names that differ in case, or a value with `,` as `Headers` combines lines) are no parent, so
  * `undefined`, whatever each line holds; several `tracestate` lines are combined with commas, as
- * RFC 9110 says. A malformed or missing `traceparent` gives
- * `undefined` and its `tracestate` is not read; an invalid `tracestate` is dropped and the
- * context kept; a repeated key keeps its first member; a valid one longer than 512 characters
- * is shortened by the specification's truncation rule. Never throws.
+ * RFC 9110 says. A malformed or missing `traceparent` gives `undefined` and its `tracestate` is
+ * not read; an invalid `tracestate` is dropped and the context kept; a repeated `tracestate`
+ * key keeps its first member; a valid `tracestate` longer than 512 characters is shortened by
+ * the specification's truncation rule. Never throws.
  *
  * @param carrier `Headers`, a `Map`, a plain object, or anything the `getter` option reads.
  * @param options A `getter` for other carriers.
