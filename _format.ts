@@ -17,15 +17,19 @@ function hex4(code: number): string {
   return code.toString(16).toUpperCase().padStart(4, "0");
 }
 
-// C0 controls, DEL, C1 controls, and the Unicode line and paragraph separators.
+// C0 controls, DEL, C1 controls, the Unicode line and paragraph separators, and the
+// bidirectional formatting characters (marks, embeddings, overrides, isolates), which could
+// reorder what follows them on a terminal line.
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
 // deno-lint-ignore no-control-regex
-const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 /**
- * Escapes the characters that could break a record into more lines or drive a terminal:
- * `\n`, `\r`, `\t` by name, other C0 and C1 controls, DEL, U+2028 and U+2029 as `\uXXXX`.
+ * Escapes the characters that could break a record into more lines, drive a terminal or
+ * reorder a line: `\n`, `\r`, `\t` by name; other C0 and C1 controls, DEL, U+2028, U+2029 and
+ * the bidirectional controls (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069) as
+ * `\uXXXX`.
  */
 export function escapeControl(text: string): string {
   if (!CONTROL.test(text)) return text;

@@ -426,6 +426,23 @@ Deno.test("ConsoleExporter escapes control characters so that a value cannot for
   });
 });
 
+Deno.test("ConsoleExporter escapes bidirectional controls so that a value cannot reorder its line", () => {
+  const record = recordOf((a) => {
+    a.displayName = "invoice\u202Efdp.exe";
+    a.setTag("isolates", "a\u2066b\u2067c\u2068d\u2069e")
+      .setTag("embeddings", "\u202Ax\u202By\u202Cz\u202Dw")
+      .setTag("marks", "\u200E\u200F\u061C")
+      .setTag("key\u202E", "v");
+  });
+  const lines = record.split("\n");
+  assert.ok(lines.includes("Activity.DisplayName:        invoice\\u202Efdp.exe"));
+  assert.ok(lines.includes("    isolates: a\\u2066b\\u2067c\\u2068d\\u2069e"));
+  assert.ok(lines.includes("    embeddings: \\u202Ax\\u202By\\u202Cz\\u202Dw"));
+  assert.ok(lines.includes("    marks: \\u200E\\u200F\\u061C"));
+  assert.ok(lines.includes("    key\\u202E: v"));
+  assert.doesNotMatch(record, /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+});
+
 Deno.test("ConsoleExporter follows the status rules", async (t) => {
   await t.step("error with a description: two lines, the second aligned", () => {
     const record = recordOf((a) => a.setStatus("error", "Payment failed"));
