@@ -29,7 +29,7 @@ import { ActivityContext, ActivityLink, cleanTraceState, formatTraceparent } fro
 import { TRACE_FLAG_RECORDED } from "./ids.ts";
 import { ContextVariable } from "./context.ts";
 import { type Clock, epochMs, nowTicks, type TimeBase, toTicks, unixNano } from "./_time.ts";
-import { limitTags, toTagList, truncateValue } from "./_tags.ts";
+import { cleanValue, limitTags, toTagList } from "./_tags.ts";
 import { ReportOnce } from "./_report.ts";
 import { safeString } from "./_format.ts";
 import type { ActivityListener, ActivitySource } from "./source.ts";
@@ -515,7 +515,7 @@ export class Activity {
       // The first tag: a list of exactly one, not an empty array grown to a default capacity.
       if (value === null || value === undefined) return this;
       if (this.#limits.tagCount > 0) {
-        this.#tags = [[key, truncateValue(value, this.#limits.tagValueLength)]];
+        this.#tags = [[key, cleanValue(value, this.#limits.tagValueLength)]];
       } else {
         this.#droppedTags++;
       }
@@ -527,7 +527,7 @@ export class Activity {
       if (i < tags.length) tags.splice(i, 1);
       return this;
     }
-    const v = truncateValue(value, this.#limits.tagValueLength);
+    const v = cleanValue(value, this.#limits.tagValueLength);
     if (i < tags.length) tags[i] = [key, v];
     else if (tags.length < this.#limits.tagCount) tags.push([key, v]);
     else this.#droppedTags++;
@@ -556,7 +556,7 @@ export class Activity {
     if (!this.#writable() || typeof key !== "string") return this;
     const tags = this.#tags ??= [];
     if (tags.length < this.#limits.tagCount) {
-      tags.push([key, truncateValue(value, this.#limits.tagValueLength)]);
+      tags.push([key, cleanValue(value, this.#limits.tagValueLength)]);
     } else {
       this.#droppedTags++;
     }
@@ -652,11 +652,11 @@ export class Activity {
       return;
     }
     const { linkTagCount, tagValueLength } = this.#limits;
-    let kept = link;
-    if (link.tags.length > linkTagCount || tagValueLength !== Infinity) {
-      const limited = limitTags(link.tags, linkTagCount, tagValueLength);
-      kept = limitedLink(link, limited.tags, limited.dropped);
-    }
+    // A link within the limits and holding no array value is kept as it is.
+    const limited = limitTags(link.tags, linkTagCount, tagValueLength);
+    const kept = limited.tags === link.tags
+      ? link
+      : limitedLink(link, limited.tags, limited.dropped);
     // The first link: a list of exactly one, not an empty array grown to a default capacity.
     if (links === undefined) this.#links = [kept];
     else links.push(kept);

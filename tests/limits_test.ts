@@ -13,8 +13,11 @@ import {
   droppedLinkTagCount,
   newSpanId,
   newTraceId,
+  Resource,
   type TracerProvider,
 } from "../mod.ts";
+import { mock } from "node:test";
+import { encodeOtlpTraces } from "../otlp.ts";
 
 let counter = 0;
 
@@ -184,6 +187,84 @@ Deno.test("limits: linkTagCount, at and past the limit", async () => {
   // The caller's link is not changed.
   assert.equal(pastLimit.tags.length, 5);
   assert.equal(droppedLinkTagCount(pastLimit), 0);
+  await provider.shutdown();
+});
+
+Deno.test("limits: tagValueLength also limits the length of array values", async () => {
+  const { provider, source } = limited({ tagValueLength: 3 });
+  using activity = start(source, { tags: { start: [1, 2, 3, 4, 5] } });
+  activity.setTag("set", ["abcdef", "b", "c", "d"]).addTag("added", [true, false, true, true]);
+  activity.addEvent("e", { tags: { v: [1, 2, 3, 4] } });
+  activity.addLink(
+    new ActivityLink(new ActivityContext(newTraceId(), newSpanId()), { v: [9, 8, 7, 6] }),
+  );
+  assert.deepEqual(activity.tags, [
+    ["start", [1, 2, 3]],
+    ["set", ["abc", "b", "c"]],
+    ["added", [true, false, true]],
+  ]);
+  assert.deepEqual(activity.events[0]?.tags, [["v", [1, 2, 3]]]);
+  assert.deepEqual(activity.links[0]?.tags, [["v", [9, 8, 7]]]);
+  await provider.shutdown();
+});
+
+Deno.test("limits: array values are copied dense, holes as null, and bounded", async (t) => {
+  const { provider, source } = limited({});
+  await t.step("a copy: changing the caller's array later changes nothing", () => {
+    using activity = start(source);
+    const given = [1, 2, 3];
+    activity.setTag("a", given);
+    given.push(4);
+    given[0] = 0;
+    assert.deepEqual(activity.getTagItem("a"), [1, 2, 3]);
+  });
+  await t.step("holes and undefined become null", () => {
+    using activity = start(source);
+    // deno-lint-ignore no-sparse-arrays
+    activity.setTag("holes", [1, , 3, undefined]);
+    assert.deepEqual(activity.getTagItem("holes"), [1, null, 3, null]);
+  });
+  await t.step("a holey array of 2 ** 32 - 1 keeps 65,536 elements, and says so once", () => {
+    const errors = mock.method(console, "error", () => {});
+    try {
+      using activity = start(source);
+      activity.setTag("huge", new Array(2 ** 32 - 1)).addTag("again", new Array(2 ** 32 - 1));
+      const kept = activity.getTagItem("huge") as unknown[];
+      assert.equal(kept.length, 65_536);
+      assert.ok(kept.every((v) => v === null));
+      assert.equal(errors.mock.callCount(), 1);
+      assert.match(
+        String(errors.mock.calls[0]?.arguments[0]),
+        /Activity tag value failed: RangeError: An array tag value was cut by 4294901759 elements: an array keeps at most 65536 elements, nested ones included/,
+      );
+    } finally {
+      errors.mock.restore();
+    }
+  });
+  await t.step("nested arrays share the bound; cycles are cut", () => {
+    using activity = start(source);
+    const cycle: unknown[] = ["x"];
+    cycle.push(cycle);
+    activity.setTag("nested", [[1, [2]], cycle] as never);
+    assert.deepEqual(activity.getTagItem("nested"), [[1, [2]], ["x", "[Circular]"]]);
+  });
+  await provider.shutdown();
+});
+
+Deno.test("limits: huge and holey arrays that bypass an activity are bounded where they are encoded", async () => {
+  const { provider, source } = limited({});
+  const activity = start(source);
+  activity.stop();
+  // A resource keeps its values as given, so this array reaches the encoders whole.
+  const resource = new Resource({ holey: new Array(2 ** 32 - 1) as never });
+  const body = encodeOtlpTraces([activity], resource, { protocol: "http/json" });
+  const request = JSON.parse(new TextDecoder().decode(body));
+  const holey = request.resourceSpans[0].resource.attributes
+    .find((a: { key: string }) => a.key === "holey");
+  assert.equal(holey.value.arrayValue.values.length, 65_536);
+  assert.deepEqual(holey.value.arrayValue.values[0], {});
+  const protobuf = encodeOtlpTraces([activity], resource);
+  assert.ok(protobuf.length < 65_536 * 8, `${protobuf.length} bytes`);
   await provider.shutdown();
 });
 
