@@ -143,6 +143,17 @@ export interface StopOptions {
 const current = new ContextVariable<Activity>();
 const reporter = new ReportOnce();
 
+// Own baggage items per activity, and their `key=value` characters in all: the W3C Baggage
+// limits, which the baggage header also keeps to.
+const BAGGAGE_MAX_ITEMS = 180;
+const BAGGAGE_MAX_CHARS = 8192;
+
+// A tag list this long gets a key-to-position index, so that setTag stays linear with a large
+// tagCount; shorter lists are searched, which is faster. The index is kept beside the list
+// (keyed by it), so activities with few tags pay nothing for it.
+const INDEX_AT = 16;
+const tagIndexes = new WeakMap<readonly unknown[], Map<string, number>>();
+
 /** What {@linkcode ActivitySource} passes to create an activity. */
 export interface ActivityInit {
   source: ActivitySource;
@@ -521,17 +532,48 @@ export class Activity {
       }
       return this;
     }
-    let i = 0;
-    while (i < tags.length && tags[i]![0] !== key) i++;
+    const length = tags.length;
+    let i: number;
+    if (length < INDEX_AT) {
+      i = 0;
+      while (i < length && tags[i]![0] !== key) i++;
+    } else {
+      i = this.#indexOfTags(tags).get(key) ?? length;
+    }
     if (value === null || value === undefined) {
-      if (i < tags.length) tags.splice(i, 1);
+      if (i < length) {
+        tags.splice(i, 1);
+        tagIndexes.delete(tags); // positions after i moved; rebuilt when next needed
+      }
       return this;
     }
     const v = cleanValue(value, this.#limits.tagValueLength);
-    if (i < tags.length) tags[i] = [key, v];
-    else if (tags.length < this.#limits.tagCount) tags.push([key, v]);
-    else this.#droppedTags++;
+    if (i < length) {
+      tags[i] = [key, v];
+    } else if (length < this.#limits.tagCount) {
+      if (length >= INDEX_AT) tagIndexes.get(tags)?.set(key, length);
+      tags.push([key, v]);
+    } else {
+      this.#droppedTags++;
+    }
     return this;
+  }
+
+  /**
+   * The position of the first tag with each key, for a long tag list; kept in step by setTag
+   * and addTag, dropped when a removal moves positions.
+   */
+  #indexOfTags(tags: readonly (readonly [string, unknown])[]): Map<string, number> {
+    let index = tagIndexes.get(tags);
+    if (index === undefined) {
+      index = new Map();
+      for (let i = 0; i < tags.length; i++) {
+        const key = tags[i]![0];
+        if (!index.has(key)) index.set(key, i);
+      }
+      tagIndexes.set(tags, index);
+    }
+    return index;
   }
 
   /**
@@ -556,6 +598,10 @@ export class Activity {
     if (!this.#writable() || typeof key !== "string") return this;
     const tags = this.#tags ??= [];
     if (tags.length < this.#limits.tagCount) {
+      if (tags.length >= INDEX_AT) {
+        const index = tagIndexes.get(tags);
+        if (index !== undefined && !index.has(key)) index.set(key, tags.length);
+      }
       tags.push([key, cleanValue(value, this.#limits.tagValueLength)]);
     } else {
       this.#droppedTags++;
@@ -572,6 +618,10 @@ export class Activity {
   getTagItem(key: string): unknown {
     const tags = this.#tags;
     if (tags === undefined) return undefined;
+    if (tags.length >= INDEX_AT) {
+      const i = this.#indexOfTags(tags).get(key);
+      return i === undefined ? undefined : tags[i]![1];
+    }
     for (const [k, v] of tags) if (k === key) return v;
     return undefined;
   }
@@ -736,8 +786,30 @@ export class Activity {
 
   // Baggage, as .NET's Activity has it: each activity keeps its own items, newest first, and
   // sees its parents' after its own. Baggage is propagation data, so it is kept also when
-  // listeners asked only for propagation data; after stop, changes are ignored.
-  #baggage: [string, string][] | undefined;
+  // listeners asked only for propagation data; after stop, changes are ignored. The own items
+  // are kept oldest first, so that adding one is a push.
+  #baggage: OwnBaggage | undefined;
+
+  /**
+   * Baggage items of this activity that were not kept because of the W3C Baggage limits (at
+   * most 180 own items and 8192 characters of `key=value` in all), or because a new value
+   * would pass the character limit.
+   *
+   * @example
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * using activity = new ActivitySource("App").startActivity("Work")!;
+   * for (let i = 0; i < 200; i++) activity.addBaggage(`k${i}`, "v");
+   * assert.equal(activity.baggage.length, 180);
+   * assert.equal(activity.droppedBaggageCount, 20);
+   * ```
+   */
+  get droppedBaggageCount(): number {
+    return this.#baggage?.dropped ?? 0;
+  }
 
   /**
    * The baggage this activity sees: its own items (newest first), then its parent's, up the
@@ -761,8 +833,9 @@ export class Activity {
   get baggage(): readonly (readonly [string, string])[] {
     const out: (readonly [string, string])[] = [];
     for (const a of this.#lineage()) {
-      if (a.#baggage === undefined) continue;
-      for (const item of a.#baggage) out.push([item[0], item[1]]);
+      const items = a.#baggage?.items;
+      if (items === undefined) continue;
+      for (let i = items.length - 1; i >= 0; i--) out.push([items[i]![0], items[i]![1]]);
     }
     return out;
   }
@@ -794,8 +867,9 @@ export class Activity {
    */
   getBaggageItem(key: string): string | undefined {
     for (const a of this.#lineage()) {
-      if (a.#baggage === undefined) continue;
-      for (const [k, v] of a.#baggage) if (k === key) return v;
+      const items = a.#baggage?.items;
+      if (items === undefined) continue;
+      for (let i = items.length - 1; i >= 0; i--) if (items[i]![0] === key) return items[i]![1];
     }
     return undefined;
   }
@@ -803,7 +877,8 @@ export class Activity {
   /**
    * Adds a baggage item in front of this activity's own items, even when the key is already
    * there (.NET `AddBaggage`). Children started afterwards see it, and `injectBaggage` sends
-   * it. Ignored when the key or value is not a string, or once stopped.
+   * it. Ignored when the key or value is not a string, or once stopped; beyond the W3C
+   * Baggage limits it is dropped and counted ({@linkcode Activity.droppedBaggageCount}).
    *
    * @param key The item's key.
    * @param value The item's value.
@@ -821,15 +896,19 @@ export class Activity {
    * ```
    */
   addBaggage(key: string, value: string): this {
-    if (this.#endTicks >= 0 || typeof key !== "string" || typeof value !== "string") return this;
-    (this.#baggage ??= []).unshift([key, value]);
+    if (this.#endTicks >= 0 || typeof key !== "string" || typeof value !== "string") {
+      return this;
+    }
+    addOwnBaggage(this.#baggage ??= { items: [], chars: 0, dropped: 0 }, key, value);
     return this;
   }
 
   /**
    * Sets a baggage item of this activity (.NET `SetBaggage`): updates this activity's own item
    * with the key in place, or adds one in front; `null` or `undefined` removes this activity's
-   * own item (a parent's item with the key stays visible). Ignored once stopped.
+   * own item (a parent's item with the key stays visible). Ignored once stopped; an item or a
+   * new value beyond the W3C Baggage limits is dropped and counted
+   * ({@linkcode Activity.droppedBaggageCount}).
    *
    * @param key The item's key.
    * @param value The new value, or `null`/`undefined` to remove.
@@ -848,13 +927,24 @@ export class Activity {
    */
   setBaggage(key: string, value: string | null | undefined): this {
     if (this.#endTicks >= 0 || typeof key !== "string") return this;
-    const own = this.#baggage;
-    const at = own === undefined ? -1 : own.findIndex(([k]) => k === key);
+    if (value !== null && value !== undefined && typeof value !== "string") return this;
+    const own = this.#baggage ??= { items: [], chars: 0, dropped: 0 };
+    const items = own.items;
+    let at = items.length - 1;
+    while (at >= 0 && items[at]![0] !== key) at--;
+    if (at < 0) {
+      if (value !== null && value !== undefined) addOwnBaggage(own, key, value);
+      return this;
+    }
+    const old = items[at]![1];
     if (value === null || value === undefined) {
-      if (at >= 0) own!.splice(at, 1);
-    } else if (typeof value === "string") {
-      if (at >= 0) own![at] = [key, value];
-      else (this.#baggage ??= []).unshift([key, value]);
+      items.splice(at, 1);
+      own.chars -= key.length + old.length + 1;
+    } else if (own.chars - old.length + value.length > BAGGAGE_MAX_CHARS) {
+      own.dropped++;
+    } else {
+      items[at] = [key, value];
+      own.chars += value.length - old.length;
     }
     return this;
   }
@@ -900,6 +990,24 @@ export class Activity {
   [Symbol.dispose](): void {
     this.stop();
   }
+}
+
+/** An activity's own baggage items (oldest first), their size and what was dropped. */
+interface OwnBaggage {
+  readonly items: [string, string][];
+  /** The characters of `key=value` of the items, in all. */
+  chars: number;
+  dropped: number;
+}
+
+function addOwnBaggage(own: OwnBaggage, key: string, value: string): void {
+  const size = key.length + value.length + 1;
+  if (own.items.length >= BAGGAGE_MAX_ITEMS || own.chars + size > BAGGAGE_MAX_CHARS) {
+    own.dropped++;
+    return;
+  }
+  own.items.push([key, value]);
+  own.chars += size;
 }
 
 const EMPTY: TagList = Object.freeze([]);

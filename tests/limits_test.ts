@@ -268,6 +268,56 @@ Deno.test("limits: huge and holey arrays that bypass an activity are bounded whe
   await provider.shutdown();
 });
 
+Deno.test("limits: baggage keeps the W3C Baggage limits and counts what it drops", async (t) => {
+  const { provider, source } = limited({});
+  await t.step("at most 180 own items; 300,000 adds stay linear", () => {
+    using activity = start(source);
+    for (let i = 0; i < 300_000; i++) activity.addBaggage(`k${i}`, "v");
+    assert.equal(activity.baggage.length, 180);
+    assert.deepEqual(activity.baggage[0], ["k179", "v"]); // newest first
+    assert.deepEqual(activity.baggage[179], ["k0", "v"]);
+    assert.equal(activity.droppedBaggageCount, 300_000 - 180);
+    activity.setBaggage("k0", "w").setBaggage("new", "x");
+    assert.equal(activity.getBaggageItem("k0"), "w");
+    assert.equal(activity.getBaggageItem("new"), undefined);
+    assert.equal(activity.droppedBaggageCount, 300_000 - 180 + 1);
+  });
+  await t.step("at most 8192 characters of key=value in all", () => {
+    using activity = start(source);
+    activity.addBaggage("a", "x".repeat(4094)); // 4096 characters with "a="
+    activity.addBaggage("b", "x".repeat(4094)); // 8192 in all: kept
+    activity.addBaggage("c", "");
+    assert.deepEqual(activity.baggage.map(([k]) => k), ["b", "a"]);
+    assert.equal(activity.droppedBaggageCount, 1);
+    activity.setBaggage("a", "x".repeat(4095)); // one more character: dropped, old value kept
+    assert.equal(activity.getBaggageItem("a")?.length, 4094);
+    activity.setBaggage("a", null).addBaggage("c", "1");
+    assert.deepEqual(activity.baggage, [["c", "1"], ["b", "x".repeat(4094)]]);
+    assert.equal(activity.droppedBaggageCount, 2);
+  });
+  await provider.shutdown();
+});
+
+Deno.test("limits: tagCount Infinity keeps 100,000 tags with .NET's setTag semantics", async () => {
+  const { provider, source } = limited({ tagCount: Infinity });
+  using activity = start(source);
+  const n = 100_000;
+  for (let i = 0; i < n; i++) activity.setTag(`k${i}`, i);
+  for (let i = 0; i < n; i += 2) activity.setTag(`k${i}`, -i); // replace in place
+  activity.addTag("k1", "duplicate").setTag("k1", "first");
+  activity.setTag("k3", null); // removal: later positions move
+  activity.setTag("k5", "five").setTag("k99999", "last");
+  assert.equal(activity.tags.length, n); // n - 1 removed + 1 duplicate
+  assert.equal(activity.getTagItem("k1"), "first");
+  assert.deepEqual(activity.tags.at(-1), ["k1", "duplicate"]);
+  assert.equal(activity.getTagItem("k3"), undefined);
+  assert.equal(activity.getTagItem("k4"), -4);
+  assert.deepEqual(activity.tags[4], ["k5", "five"]);
+  assert.equal(activity.getTagItem("k99999"), "last");
+  assert.equal(activity.droppedTagCount, 0);
+  await provider.shutdown();
+});
+
 Deno.test("limits: setLimits rejects bad values, naming them", () => {
   const builder = createTracerProviderBuilder();
   assert.throws(() => builder.setLimits({ tagCount: -1 }), {
