@@ -143,6 +143,12 @@ export interface StopOptions {
 const current = new ContextVariable<Activity>();
 const reporter = new ReportOnce();
 
+// The end time of a running activity. Ticks count from the clock's origin and are negative
+// for instants before it (a back-dated activity), so "running" is one particular value, which
+// stop() never records (it moves such an end one tick later). A small integer keeps the field
+// unboxed until the activity stops.
+const RUNNING = -1;
+
 // Own baggage items per activity, and their `key=value` characters in all: the W3C Baggage
 // limits, which the baggage header also keeps to.
 const BAGGAGE_MAX_ITEMS = 180;
@@ -258,7 +264,7 @@ export class Activity {
   #traceState: string | undefined;
   #allData = false;
   #startTicks = 0;
-  #endTicks = -1;
+  #endTicks = RUNNING;
   #time!: TimeBase;
   #limits: ActivityLimits = DEFAULT_LIMITS;
   #listeners: readonly ActivityListener[] = [];
@@ -346,7 +352,7 @@ export class Activity {
 
   /** Changes the name exporters show; ignored once stopped or when not a string. */
   set displayName(value: string) {
-    if (this.#endTicks < 0 && typeof value === "string") this.#displayName = value;
+    if (this.#endTicks === RUNNING && typeof value === "string") this.#displayName = value;
   }
 
   /** The activity's kind. */
@@ -407,7 +413,7 @@ export class Activity {
    * not printable ASCII of at most 512 characters is dropped (the activity then has none).
    */
   set traceState(value: string | undefined) {
-    if (this.#endTicks >= 0) return;
+    if (this.#endTicks !== RUNNING) return;
     if (value !== undefined && typeof value !== "string") return;
     this.#traceState = cleanTraceState(value);
     this.#context = undefined;
@@ -438,12 +444,12 @@ export class Activity {
 
   /** The end time in nanoseconds since the Unix epoch, or `undefined` while running. */
   get endTimeUnixNano(): bigint | undefined {
-    return this.#endTicks < 0 ? undefined : unixNano(this.#time, this.#endTicks);
+    return this.#endTicks === RUNNING ? undefined : unixNano(this.#time, this.#endTicks);
   }
 
   /** The duration in 100-nanosecond ticks (at least 1 once stopped; 0 while running). */
   get durationTicks(): number {
-    return this.#endTicks < 0 ? 0 : this.#endTicks - this.#startTicks;
+    return this.#endTicks === RUNNING ? 0 : this.#endTicks - this.#startTicks;
   }
 
   /** The duration in milliseconds (0 while running). */
@@ -453,7 +459,7 @@ export class Activity {
 
   /** Whether {@linkcode Activity.stop} has been called. */
   get isStopped(): boolean {
-    return this.#endTicks >= 0;
+    return this.#endTicks !== RUNNING;
   }
 
   /** The tags, in insertion order (`addTag` may repeat a key). */
@@ -497,7 +503,7 @@ export class Activity {
   }
 
   #writable(): boolean {
-    return this.#allData && this.#endTicks < 0;
+    return this.#allData && this.#endTicks === RUNNING;
   }
 
   /**
@@ -896,7 +902,7 @@ export class Activity {
    * ```
    */
   addBaggage(key: string, value: string): this {
-    if (this.#endTicks >= 0 || typeof key !== "string" || typeof value !== "string") {
+    if (this.#endTicks !== RUNNING || typeof key !== "string" || typeof value !== "string") {
       return this;
     }
     addOwnBaggage(this.#baggage ??= { items: [], chars: 0, dropped: 0 }, key, value);
@@ -926,7 +932,7 @@ export class Activity {
    * ```
    */
   setBaggage(key: string, value: string | null | undefined): this {
-    if (this.#endTicks >= 0 || typeof key !== "string") return this;
+    if (this.#endTicks !== RUNNING || typeof key !== "string") return this;
     if (value !== null && value !== undefined && typeof value !== "string") return this;
     const own = this.#baggage ??= { items: [], chars: 0, dropped: 0 };
     const items = own.items;
@@ -969,11 +975,18 @@ export class Activity {
    * ```
    */
   stop(options?: StopOptions): void {
-    if (this.#endTicks >= 0) return;
+    if (this.#endTicks !== RUNNING) return;
     let end: number | undefined;
     if (options?.endTime !== undefined) end = toTicks(this.#time, options.endTime);
     end ??= nowTicks(this.#time);
-    this.#endTicks = end > this.#startTicks ? end : this.#startTicks + 1;
+    const start = this.#startTicks;
+    if (!(end > start)) {
+      // At least one tick; more for an instant so far from the clock's origin (decades) that
+      // the next tick is not a distinct number.
+      end = start + 1;
+      if (end === start) end = start + Math.abs(start) * Number.EPSILON;
+    }
+    this.#endTicks = end === RUNNING ? end + 1 : end;
     const listeners = this.#listeners;
     for (let i = 0; i < listeners.length; i++) {
       const listener = listeners[i]!;

@@ -421,6 +421,47 @@ Deno.test("Activity.addEvent() ignores tags of the wrong shape and keeps the eve
   assert.ok(Object.isFrozen(a.events[0]));
 });
 
+Deno.test("Activity works back-dated: explicit start and end times before the clock's origin", () => {
+  using s = setup(); // the real clock: its origin is this process's start
+  const a = s.source.startActivity("Imported", {
+    startTime: new Date("2020-01-02T03:04:05Z"),
+  })!;
+  assert.equal(a.isStopped, false);
+  a.stop({ endTime: new Date("2020-01-02T03:04:06Z") });
+  assert.equal(a.isStopped, true);
+  assert.equal(a.durationTicks, 10_000_000);
+  assert.equal(a.startTimeUnixNano, BigInt(Date.UTC(2020, 0, 2, 3, 4, 5)) * 1_000_000n);
+  assert.equal(a.endTimeUnixNano, BigInt(Date.UTC(2020, 0, 2, 3, 4, 6)) * 1_000_000n);
+  assert.equal(a.startTime.toISOString(), "2020-01-02T03:04:05.000Z");
+  a.stop();
+  a.setTag("late", 1);
+  assert.deepEqual(a.tags, []);
+  assert.equal(a.durationTicks, 10_000_000);
+  assert.deepEqual(s.exporter.activities, [a]); // exported once
+});
+
+Deno.test("Activity back-dated by decades still stops once with a positive duration", () => {
+  using s = setup({ clock: new FakeClock() }); // origin 2023-10-17
+  // 1969-12-31, 54 years before the origin: ticks are then spaced more than one apart.
+  const early = s.source.startActivity("Early", { startTime: -86_400_000 })!;
+  early.stop({ endTime: -86_400_000 - 5 }); // an end before the start
+  assert.equal(early.isStopped, true);
+  assert.ok(early.durationTicks > 0 && early.durationTicks <= 4, `${early.durationTicks}`);
+  assert.equal(early.startTimeUnixNano, -86_400_000_000_000n);
+  // An end exactly one tick before the origin is a stop like any other.
+  using epoch = setup({ clock: { timeOrigin: 0, now: () => 0 } });
+  const tick = epoch.source.startActivity("Tick", { startTime: -0.0002 })!;
+  tick.stop({ endTime: -0.0001 });
+  tick.stop();
+  assert.equal(tick.isStopped, true);
+  assert.ok(tick.durationTicks >= 1);
+  assert.deepEqual(epoch.exporter.activities, [tick]);
+  const later = s.source.startActivity("Later", { startTime: -86_400_000 })!;
+  later.stop({ endTime: -86_399_000 });
+  assert.equal(later.durationTicks, 10_000_000);
+  assert.deepEqual(s.exporter.activities, [early, later]);
+});
+
 Deno.test("Activity.stop() goes on when a listener throws, and reports it once", () => {
   const errors = mock.method(console, "error", () => {});
   try {
