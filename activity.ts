@@ -31,6 +31,7 @@ import { ContextVariable } from "./context.ts";
 import { type Clock, epochMs, nowTicks, type TimeBase, toTicks, unixNano } from "./_time.ts";
 import { cleanValue, limitTags, toTagList } from "./_tags.ts";
 import { ReportOnce } from "./_report.ts";
+import { reportUnusable } from "./_input.ts";
 import { safeString } from "./_format.ts";
 import type { ActivityListener, ActivitySource } from "./source.ts";
 
@@ -183,6 +184,15 @@ export interface ActivityInit {
 }
 
 let create: (init: ActivityInit) => Activity;
+let isActivity: (value: unknown) => value is Activity;
+
+/**
+ * Whether a value is an activity made by this module (not merely an object whose prototype is
+ * `Activity.prototype`); never throws.
+ */
+export function isActivityObject(value: unknown): value is Activity {
+  return isActivity(value);
+}
 
 /**
  * Creates a started activity; used by {@linkcode ActivitySource}, not exported by the module.
@@ -215,6 +225,8 @@ const CONSTRUCTING = Symbol("constructing");
  */
 export class Activity {
   static {
+    isActivity = (value): value is Activity =>
+      typeof value === "object" && value !== null && #spanId in value;
     create = (init) => {
       const a = new Activity(CONSTRUCTING);
       a.#source = init.source;
@@ -309,13 +321,37 @@ export class Activity {
   }
 
   /**
+   * Not assignable: assigning throws a `TypeError` that says what to write instead. .NET code
+   * sets `Activity.Current` and restores it; here the current activity changes only for a
+   * callback, so `Activity.Current = null` becomes `Activity.run(null, fn)` or
+   * `startActivity(name, { root: true })`, and `Activity.Current = a` becomes
+   * `Activity.run(a, fn)`.
+   *
+   * @param _value Ignored.
+   * @throws {TypeError} Always.
+   */
+  static set current(_value: never) {
+    throw new TypeError(
+      "Cannot assign Activity.current: the current activity changes only for a callback. " +
+        "Instead of Activity.current = activity, write Activity.run(activity, fn); " +
+        "instead of Activity.current = null, write Activity.run(null, fn) or " +
+        "source.startActivity(name, { root: true })",
+    );
+  }
+
+  /**
    * Calls `fn` with `activity` as the current activity for the call and everything it starts
    * (awaits, promise callbacks, timers). Pass `null` to run without a current activity, so that
    * activities started inside become roots of new traces. The activity is not stopped.
    *
+   * A value that is not an activity is ignored (and reported once): `fn` then runs with the
+   * current activity unchanged.
+   *
    * @param activity The activity to make current, or `null`/`undefined` for none.
    * @param fn The callback.
    * @returns What `fn` returns (a promise stays a promise).
+   * @throws {TypeError} When `fn` is not a function (there is nothing to run); what `fn`
+   * throws is rethrown.
    *
    * @example Start a new trace from inside another
    * ```ts
@@ -332,7 +368,20 @@ export class Activity {
    * ```
    */
   static run<R>(activity: Activity | null | undefined, fn: () => R): R {
-    return current.run(activity ?? undefined, fn);
+    if (typeof fn !== "function") {
+      throw new TypeError(`Cannot run: fn must be a function, got ${typeof fn}`);
+    }
+    if (activity === null || activity === undefined) return current.run(undefined, fn);
+    if (isActivity(activity)) return current.run(activity, fn);
+    reportUnusable(
+      "Activity.run()",
+      new TypeError(
+        `Cannot make ${
+          typeof activity === "object" ? "an object that is not an Activity" : typeof activity
+        } current: the callback runs with the current activity unchanged`,
+      ),
+    );
+    return fn();
   }
 
   /** The source that started the activity. */

@@ -462,6 +462,57 @@ Deno.test("Activity back-dated by decades still stops once with a positive durat
   assert.deepEqual(s.exporter.activities, [early, later]);
 });
 
+Deno.test("Activity.run() ignores a value that is not an activity, and says so once", () => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = setup();
+    const outer = s.start("Outer");
+    const fake = Object.create(Activity.prototype);
+    const seen = Activity.run(
+      outer,
+      () =>
+        ["not-hex", fake, { traceId: "not-hex", spanId: "x" }, 42].map((x) =>
+          Activity.run(x as never, () => {
+            const child = s.source.startActivity("Child")!;
+            child.stop();
+            return [Activity.current, child.traceId, child.parentSpanId];
+          })
+        ),
+    );
+    for (const [current, traceId, parentSpanId] of seen) {
+      assert.equal(current, outer); // the current activity is unchanged
+      assert.equal(traceId, outer.traceId);
+      assert.equal(parentSpanId, outer.spanId);
+    }
+    outer.stop();
+    assert.equal(errors.mock.callCount(), 1);
+    assert.match(
+      String(errors.mock.calls[0]?.arguments[0]),
+      /Activity\.run\(\) failed: TypeError: Cannot make string current: the callback runs with the current activity unchanged/,
+    );
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("Activity.current = ... throws a TypeError that says what to write instead", () => {
+  for (const value of [null, undefined]) {
+    assert.throws(
+      () => {
+        (Activity as unknown as { current: unknown }).current = value;
+      },
+      {
+        name: "TypeError",
+        message: "Cannot assign Activity.current: the current activity changes only for a " +
+          "callback. Instead of Activity.current = activity, write Activity.run(activity, fn); " +
+          "instead of Activity.current = null, write Activity.run(null, fn) or " +
+          "source.startActivity(name, { root: true })",
+      },
+    );
+  }
+  assert.equal(Activity.current, undefined);
+});
+
 Deno.test("Activity.stop() goes on when a listener throws, and reports it once", () => {
   const errors = mock.method(console, "error", () => {});
   try {
