@@ -31,7 +31,7 @@ import { ContextVariable } from "./context.ts";
 import { type Clock, epochMs, nowTicks, type TimeBase, toTicks, unixNano } from "./_time.ts";
 import { cleanValue, limitTags, toTagList } from "./_tags.ts";
 import { ReportOnce } from "./_report.ts";
-import { reportUnusable } from "./_input.ts";
+import { readOption, reportUnusable } from "./_input.ts";
 import { safeString } from "./_format.ts";
 import type { ActivityListener, ActivitySource } from "./source.ts";
 
@@ -177,6 +177,8 @@ export interface ActivityInit {
   /** Made for this activity, which keeps it without a copy when it is within the limits. */
   tags: [string, unknown][];
   links: readonly ActivityLink[] | undefined;
+  /** Links given at start beyond the link limit, not passed in `links`. */
+  droppedLinks: number;
   startTicks: number;
   time: TimeBase;
   limits: ActivityLimits;
@@ -252,13 +254,8 @@ export class Activity {
         a.#droppedTags = kept.dropped;
       }
       const links = init.links;
-      if (links !== undefined) {
-        for (let i = 0; i < links.length; i++) {
-          // As in addLink(): anything but an ActivityLink is ignored rather than thrown on.
-          const link = links[i];
-          if (link instanceof ActivityLink) a.#pushLink(link);
-        }
-      }
+      if (links !== undefined) a.#pushLinks(links);
+      a.#droppedLinks += init.droppedLinks;
       return a;
     };
   }
@@ -701,20 +698,30 @@ export class Activity {
    */
   addEvent(name: string, options?: AddEventOptions): this {
     if (!this.#writable() || typeof name !== "string") return this;
-    const events = this.#events ??= [];
-    if (events.length >= this.#limits.eventCount) {
+    if ((this.#events?.length ?? 0) >= this.#limits.eventCount) {
       this.#droppedEvents++;
       return this;
     }
-    let ticks: number | undefined;
-    if (options?.timestamp !== undefined) ticks = toTicks(this.#time, options.timestamp);
-    ticks ??= nowTicks(this.#time);
-    let list: [string, unknown][];
-    try {
-      list = toTagList(options?.tags, "event");
-    } catch {
-      list = [];
+    let timestamp: unknown;
+    let list: [string, unknown][] = [];
+    if (options !== undefined && options !== null) {
+      timestamp = readOption(options, "timestamp", "Activity.addEvent()");
+      list = eventTags(readOption(options, "tags", "Activity.addEvent()"), "Activity.addEvent()");
     }
+    this.#pushEvent(name, timestamp, list);
+    return this;
+  }
+
+  /** Adds an event, within the event limit, from options read once. */
+  #pushEvent(name: string, timestamp: unknown, list: [string, unknown][]): void {
+    const events = this.#events ??= [];
+    if (events.length >= this.#limits.eventCount) {
+      this.#droppedEvents++;
+      return;
+    }
+    let ticks: number | undefined;
+    if (timestamp !== undefined) ticks = toTicks(this.#time, timestamp);
+    ticks ??= nowTicks(this.#time);
     const kept = limitTags(list, this.#limits.eventTagCount, this.#limits.tagValueLength);
     events.push(Object.freeze({
       name,
@@ -722,7 +729,6 @@ export class Activity {
       tags: Object.freeze(kept.tags),
       droppedTagCount: kept.dropped,
     }));
-    return this;
   }
 
   /**
@@ -745,23 +751,54 @@ export class Activity {
    * ```
    */
   addLink(link: ActivityLink): this {
-    if (!this.#writable() || !(link instanceof ActivityLink)) return this;
-    this.#pushLink(link);
+    if (this.#writable()) this.#pushLink(link, "Activity.addLink()");
     return this;
   }
 
-  #pushLink(link: ActivityLink): void {
+  /** Adds the links given at start (the source has applied the link limit to the list). */
+  #pushLinks(links: readonly ActivityLink[]): void {
+    try {
+      for (let i = 0; i < links.length; i++) {
+        this.#pushLink(links[i], "ActivitySource.startActivity() links");
+      }
+    } catch (error) {
+      reportUnusable("ActivitySource.startActivity() links", error);
+    }
+  }
+
+  /**
+   * Adds a link within the limits. Anything but an `ActivityLink` whose context and tags can
+   * be read is ignored, and reported once.
+   */
+  #pushLink(link: unknown, where: string): void {
+    let kept: ActivityLink;
+    try {
+      if (!(link instanceof ActivityLink)) {
+        throw new TypeError(
+          `Cannot add link: expected an ActivityLink, got ${
+            link === null ? "null" : typeof link === "object" ? "another object" : typeof link
+          }`,
+        );
+      }
+      const context: unknown = link.context;
+      const tags: unknown = link.tags;
+      if (!(context instanceof ActivityContext) || !Array.isArray(tags)) {
+        throw new TypeError(
+          "Cannot add link: its context is not an ActivityContext or its tags are not a list",
+        );
+      }
+      const { linkTagCount, tagValueLength } = this.#limits;
+      const limited = limitTags(tags as TagList, linkTagCount, tagValueLength);
+      kept = limited.tags === tags ? link : limitedLink(context, limited.tags, limited.dropped);
+    } catch (error) {
+      reportUnusable(where, error);
+      return;
+    }
     const links = this.#links;
     if ((links === undefined ? 0 : links.length) >= this.#limits.linkCount) {
       this.#droppedLinks++;
       return;
     }
-    const { linkTagCount, tagValueLength } = this.#limits;
-    // A link within the limits and holding no array value is kept as it is.
-    const limited = limitTags(link.tags, linkTagCount, tagValueLength);
-    const kept = limited.tags === link.tags
-      ? link
-      : limitedLink(link, limited.tags, limited.dropped);
     // The first link: a list of exactly one, not an empty array grown to a default capacity.
     if (links === undefined) this.#links = [kept];
     else links.push(kept);
@@ -820,23 +857,42 @@ export class Activity {
    */
   recordException(error: unknown, options?: AddEventOptions): this {
     if (!this.#writable()) return this;
+    if ((this.#events?.length ?? 0) >= this.#limits.eventCount) {
+      this.#droppedEvents++;
+      return this;
+    }
     const tags: [string, unknown][] = [];
+    let isError = false;
     try {
-      if (error instanceof Error) {
-        tags.push(["exception.type", error.name]);
-        tags.push(["exception.message", error.message]);
-        if (typeof error.stack === "string") tags.push(["exception.stacktrace", error.stack]);
+      isError = error instanceof Error;
+    } catch {
+      // A revoked proxy: not an Error.
+    }
+    try {
+      if (isError && typeof error === "object" && error !== null) {
+        const e = error as Error;
+        tags.push(["exception.type", e.name]);
+        tags.push(["exception.message", e.message]);
+        const stack = e.stack;
+        if (typeof stack === "string") tags.push(["exception.stacktrace", stack]);
       } else {
         tags.push(["exception.type", typeof error]);
         tags.push(["exception.message", safeString(error)]);
       }
-      tags.push(...toTagList(options?.tags, "exception"));
     } catch {
-      // A hostile error object: keep what was read.
+      // A hostile error object (a throwing getter, a revoked proxy): keep what was read.
     }
-    const eventOptions: AddEventOptions = { tags: tags as Tags };
-    if (options?.timestamp !== undefined) eventOptions.timestamp = options.timestamp;
-    return this.addEvent("exception", eventOptions);
+    let timestamp: unknown;
+    if (options !== undefined && options !== null) {
+      timestamp = readOption(options, "timestamp", "Activity.recordException()");
+      const extra = eventTags(
+        readOption(options, "tags", "Activity.recordException()"),
+        "Activity.recordException()",
+      );
+      for (let i = 0; i < extra.length; i++) tags.push(extra[i]!);
+    }
+    this.#pushEvent("exception", timestamp, tags);
+    return this;
   }
 
   // Baggage, as .NET's Activity has it: each activity keeps its own items, newest first, and
@@ -1026,7 +1082,10 @@ export class Activity {
   stop(options?: StopOptions): void {
     if (this.#endTicks !== RUNNING) return;
     let end: number | undefined;
-    if (options?.endTime !== undefined) end = toTicks(this.#time, options.endTime);
+    if (options !== undefined && options !== null) {
+      const endTime = readOption(options, "endTime", "Activity.stop()");
+      if (endTime !== undefined) end = toTicks(this.#time, endTime);
+    }
     end ??= nowTicks(this.#time);
     const start = this.#startTicks;
     if (!(end > start)) {
@@ -1039,8 +1098,8 @@ export class Activity {
     const listeners = this.#listeners;
     for (let i = 0; i < listeners.length; i++) {
       const listener = listeners[i]!;
-      if (listener.activityStopped === undefined) continue;
       try {
+        if (listener.activityStopped === undefined) continue;
         listener.activityStopped(this);
       } catch (error) {
         reporter.report(listener, error, "ActivityListener.activityStopped");
@@ -1051,6 +1110,17 @@ export class Activity {
   /** Stops the activity, so `using activity = source.startActivity(...)` works. */
   [Symbol.dispose](): void {
     this.stop();
+  }
+}
+
+/** An event's tags as given, as a list; tags that cannot be read are reported once. */
+function eventTags(tags: unknown, where: string): [string, unknown][] {
+  if (tags === undefined) return [];
+  try {
+    return toTagList(tags as Tags, "event");
+  } catch (error) {
+    reportUnusable(`${where} option tags`, error);
+    return [];
   }
 }
 
@@ -1077,8 +1147,8 @@ const EMPTY_EVENTS: readonly ActivityEvent[] = Object.freeze([]);
 const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
 
 /** A copy of a link with fewer or shorter tags, and the number of tags dropped. */
-function limitedLink(link: ActivityLink, tags: TagList, dropped: number): ActivityLink {
-  const copy = new ActivityLink(link.context, tags as Tags);
+function limitedLink(context: ActivityContext, tags: TagList, dropped: number): ActivityLink {
+  const copy = new ActivityLink(context, tags as Tags);
   if (dropped > 0) droppedLinkTags.set(copy, dropped);
   return copy;
 }

@@ -27,6 +27,7 @@ import {
   type ActivityLimits,
   createActivity,
   DEFAULT_LIMITS,
+  isActivityObject,
   type TagList,
   type Tags,
 } from "./activity.ts";
@@ -51,6 +52,7 @@ import { toTagList } from "./_tags.ts";
 import { ReportOnce } from "./_report.ts";
 import { safeString } from "./_format.ts";
 import { isPromiseLike } from "./_promise.ts";
+import { readOption, reportUnusable } from "./_input.ts";
 
 /**
  * A listener's answer for an activity about to start, as in .NET:
@@ -190,6 +192,8 @@ const KINDS = new Set<string>(["internal", "server", "client", "producer", "cons
 const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
 // Start tags when none are given: shared, never written (an activity keeps only a list with tags).
 const NO_TAGS = Object.freeze([]) as unknown as [string, unknown][];
+
+const START = "ActivitySource.startActivity()";
 
 const allListeners: ActivityListener[] = [];
 const allSources = new Set<ActivitySource>();
@@ -389,27 +393,49 @@ export class ActivitySource {
     let parentActivity: Activity | undefined;
     let parentContext: ActivityContext | undefined;
     let links: readonly ActivityLink[] = EMPTY_LINKS;
+    let droppedLinks = 0;
     let tags: [string, unknown][] = NO_TAGS;
     let startTicks: number | undefined;
     if (options !== undefined && options !== null) {
-      if (options.kind !== undefined && KINDS.has(options.kind)) kind = options.kind;
-      const parent = options.parent;
-      if (parent instanceof Activity) {
+      // Each option is read once; one that cannot be read counts as not given.
+      const givenKind = readOption(options, "kind", START);
+      if (givenKind !== undefined && KINDS.has(givenKind)) kind = givenKind;
+      const parent = readOption(options, "parent", START);
+      if (isActivityObject(parent)) {
         parentActivity = parent;
-      } else if (parent instanceof ActivityContext) {
+      } else if (isContext(parent)) {
         parentContext = parent;
-      } else if (options.root !== true) {
+      } else if (readOption(options, "root", START) !== true) {
         parentActivity = Activity.current;
       }
-      if (Array.isArray(options.links)) links = options.links;
-      if (options.tags !== undefined) {
+      const givenLinks = readOption(options, "links", START);
+      if (givenLinks !== undefined) {
+        const limit = this.#limits.linkCount;
         try {
-          tags = toTagList(options.tags, "start");
+          if (!Array.isArray(givenLinks)) {
+            throw new TypeError(`Cannot read links: expected an array, got ${typeof givenLinks}`);
+          }
+          links = givenLinks;
+          // Samplers and the activity see the links within the limit; the rest is counted.
+          if (links.length > limit) {
+            droppedLinks = links.length - limit;
+            links = links.slice(0, limit);
+          }
+        } catch (error) {
+          links = EMPTY_LINKS;
+          reportUnusable("ActivitySource.startActivity() option links", error);
+        }
+      }
+      const givenTags = readOption(options, "tags", START);
+      if (givenTags !== undefined) {
+        try {
+          tags = toTagList(givenTags, "start");
         } catch (error) {
           reporter.report(this, error, `ActivitySource.startActivity("${name}") tags`);
         }
       }
-      if (options.startTime !== undefined) startTicks = toTicks(this.#time, options.startTime);
+      const startTime = readOption(options, "startTime", START);
+      if (startTime !== undefined) startTicks = toTicks(this.#time, startTime);
     } else {
       parentActivity = Activity.current;
     }
@@ -469,7 +495,8 @@ export class ActivitySource {
         : undefined;
     }
     if (samplingTags.length > 0) {
-      tags = tags === NO_TAGS ? samplingTags : [...tags, ...samplingTags];
+      const added = checkedPairs(samplingTags);
+      tags = tags === NO_TAGS ? added : [...tags, ...added];
     }
 
     const flags = (parentFlags & TRACE_FLAG_RANDOM_TRACE_ID) |
@@ -488,6 +515,7 @@ export class ActivitySource {
       allData: result >= 2,
       tags: result >= 2 ? tags : NO_TAGS,
       links: result >= 2 ? links : undefined,
+      droppedLinks: result >= 2 ? droppedLinks : 0,
       startTicks: startTicks ?? nowTicks(this.#time),
       time: this.#time,
       limits: this.#limits,
@@ -557,7 +585,9 @@ export class ActivitySource {
     }
     const activity = this.startActivity(name, options);
     if (activity === undefined) {
-      return options?.root === true ? Activity.run(null, () => fn(undefined)) : fn(undefined);
+      const root = options !== undefined && options !== null &&
+        readOption(options, "root", START) === true;
+      return root ? Activity.run(null, () => fn(undefined)) : fn(undefined);
     }
     return Activity.run(activity, () => {
       let result: R;
@@ -568,8 +598,16 @@ export class ActivitySource {
         throw error;
       }
       if (isPromiseLike(result)) {
-        // Promise.resolve also covers thenables whose then() returns nothing or throws.
-        return Promise.resolve(result).then(
+        // Promise.resolve also covers thenables whose then() returns nothing or throws; it
+        // throws itself only for a promise whose `constructor` cannot be read, which a
+        // promise's resolve function does not look at.
+        let settled: Promise<unknown>;
+        try {
+          settled = Promise.resolve(result);
+        } catch {
+          settled = new Promise((resolve) => resolve(result));
+        }
+        return settled.then(
           (value) => {
             activity.stop();
             return value;
@@ -633,6 +671,29 @@ function checkedIds(ids: IdGenerator): IdGenerator {
       );
     },
   };
+}
+
+/** The `[key, value]` pairs of a list a sampler wrote to, skipping anything else. */
+function checkedPairs(list: readonly unknown[]): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  try {
+    for (let i = 0; i < list.length; i++) {
+      const pair = list[i];
+      if (Array.isArray(pair) && typeof pair[0] === "string") out.push([pair[0], pair[1]]);
+    }
+  } catch (error) {
+    reportUnusable("ActivityCreationOptions.samplingTags", error);
+  }
+  return out;
+}
+
+/** Whether a value is a context; never throws (a revoked proxy is not one). */
+function isContext(value: unknown): value is ActivityContext {
+  try {
+    return value instanceof ActivityContext;
+  } catch {
+    return false;
+  }
 }
 
 function fail(activity: Activity, error: unknown): void {

@@ -412,13 +412,108 @@ Deno.test("Activity.recordException() adds an exception event and leaves the sta
   });
 });
 
-Deno.test("Activity.addEvent() ignores tags of the wrong shape and keeps the event", () => {
-  using s = setup();
-  using a = s.start();
-  a.addEvent("bad", { tags: "x=1" as unknown as Record<string, string> });
-  a.addEvent(5 as unknown as string);
-  assert.deepEqual(a.events.map((e) => [e.name, e.tags]), [["bad", []]]);
-  assert.ok(Object.isFrozen(a.events[0]));
+Deno.test("Activity.addEvent() ignores tags of the wrong shape, keeps the event, and says so once", () => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = setup();
+    using a = s.start();
+    a.addEvent("bad", { tags: "x=1" as unknown as Record<string, string> });
+    a.addEvent("bad again", { tags: 7 as unknown as Record<string, string> });
+    a.addEvent(5 as unknown as string);
+    assert.deepEqual(a.events.map((e) => [e.name, e.tags]), [["bad", []], ["bad again", []]]);
+    assert.ok(Object.isFrozen(a.events[0]));
+    assert.equal(errors.mock.callCount(), 1);
+    assert.match(
+      String(errors.mock.calls[0]?.arguments[0]),
+      /Activity\.addEvent\(\) option tags failed: TypeError: Cannot read event tags/,
+    );
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("Activity.addEvent(), recordException() and stop() read each option once, inside a guard", async (t) => {
+  const clock = new FakeClock();
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = setup({ clock });
+    let reads = 0;
+    const throwing = (what: string) => ({
+      get timestamp(): never {
+        reads++;
+        throw new Error(`${what} timestamp`);
+      },
+      get endTime(): never {
+        reads++;
+        throw new Error(`${what} endTime`);
+      },
+      get tags() {
+        reads++;
+        return { step: 1 };
+      },
+    });
+    await t.step("a throwing timestamp getter: the event is kept at the current time", () => {
+      clock.ms = 3;
+      using a = s.start();
+      reads = 0;
+      a.addEvent("e", throwing("event") as never);
+      a.recordException(new RangeError("r"), throwing("exception") as never);
+      assert.equal(reads, 4); // timestamp and tags, once each, per call
+      assert.deepEqual(a.events.map((e) => [e.name, e.timeUnixNano, e.tags.at(-1)]), [
+        ["e", BigInt(ORIGIN + 3) * 1_000_000n, ["step", 1]],
+        ["exception", BigInt(ORIGIN + 3) * 1_000_000n, ["step", 1]],
+      ]);
+    });
+    await t.step("a throwing endTime getter: the activity stops now and is exported", () => {
+      clock.ms = 4;
+      const a = s.start();
+      clock.ms = 5;
+      reads = 0;
+      a.stop(throwing("stop") as never);
+      assert.equal(reads, 1);
+      assert.equal(a.isStopped, true);
+      assert.equal(a.durationTicks, 10_000);
+      assert.equal(s.exporter.activities.at(-1), a);
+    });
+    await t.step("revoked proxies as options, link, timestamp and tag value", () => {
+      const revoked = () => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        return proxy;
+      };
+      clock.ms = 6;
+      const a = s.start();
+      a.setTag("k", revoked() as never)
+        .addLink(revoked() as never)
+        .addEvent("e", { timestamp: revoked() as never, tags: { v: revoked() as never } })
+        .addEvent("f", revoked() as never)
+        .recordException(revoked(), revoked() as never);
+      a.stop(revoked() as never);
+      assert.deepEqual(a.tags, [["k", "[unreadable value]"]]);
+      assert.deepEqual(a.links, []);
+      assert.deepEqual(a.events.map((e) => [e.name, e.tags]), [
+        ["e", [["v", "[unreadable value]"]]],
+        ["f", []],
+        ["exception", [["exception.type", "object"], ["exception.message", "[unprintable value]"]]],
+      ]);
+      assert.equal(a.isStopped, true);
+    });
+    // Each kind of unusable input is reported, once.
+    const reported = errors.mock.calls.map((c) => String(c.arguments[0]).split(" failed")[0]);
+    assert.equal(new Set(reported).size, reported.length);
+    for (
+      const where of [
+        "Activity.addEvent() option timestamp",
+        "Activity.addLink()",
+        "Activity.recordException() option timestamp",
+        "Activity.stop() option endTime",
+      ]
+    ) {
+      assert.ok(reported.includes(`[@tracelinks/activity] ${where}`), where);
+    }
+  } finally {
+    errors.mock.restore();
+  }
 });
 
 Deno.test("Activity works back-dated: explicit start and end times before the clock's origin", () => {

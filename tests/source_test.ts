@@ -545,7 +545,9 @@ Deno.test("ActivitySource.startActivity() accepts odd input without throwing", (
       links: [{}, null, lookalike, good] as never,
     })!;
     assert.deepEqual(badLinkItems.links, [good]);
-    assert.equal(errors.mock.callCount(), 1); // the bad tags, reported
+    // Reported once each: the bad tags, links that are not an array, link items that are not
+    // links.
+    assert.equal(errors.mock.callCount(), 3);
   } finally {
     errors.mock.restore();
   }
@@ -616,4 +618,72 @@ Deno.test("ActivitySource.startActiveActivity() rethrows an error whose message 
   );
   assert.equal(seen?.isStopped, true);
   assert.equal(seen?.status, "error");
+});
+
+Deno.test("ActivitySource.startActivity() reads each option once and treats a throwing one as not given", () => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = sourceWith(sampling("allDataAndRecorded"));
+    using outer = s.source.startActivity("Outer")!;
+    const reads: string[] = [];
+    const options = new Proxy({ kind: "server", tags: { k: 1 } }, {
+      get(target, key) {
+        reads.push(String(key));
+        if (key === "parent" || key === "startTime") throw new Error(`no ${String(key)}`);
+        return Reflect.get(target, key);
+      },
+    });
+    using a = Activity.run(outer, () => s.source.startActivity("A", options as never))!;
+    assert.deepEqual(reads.sort(), ["kind", "links", "parent", "root", "startTime", "tags"]);
+    assert.equal(a.kind, "server");
+    assert.deepEqual(a.tags, [["k", 1]]);
+    assert.equal(a.parentSpanId, outer.spanId); // an unreadable parent: the current activity
+    // Reported once per option (the parent option may have been reported by another test).
+    const reported = errors.mock.calls.map((c) => String(c.arguments[0]));
+    assert.ok(
+      reported.includes(
+        "[@tracelinks/activity] ActivitySource.startActivity() option startTime failed: Error: no startTime",
+      ),
+    );
+    assert.ok(reported.every((line) => /option (parent|startTime) failed/.test(line)));
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("ActivitySource.startActiveActivity() stops the activity when the result's `then` throws", () => {
+  using s = sourceWith(sampling("allDataAndRecorded"));
+  let inside: Activity | undefined;
+  const result = {
+    get then(): never {
+      throw new Error("no then for you");
+    },
+  };
+  const returned = s.source.startActiveActivity("A", (a) => {
+    inside = a;
+    return result;
+  });
+  assert.equal(returned, result);
+  assert.equal(inside?.isStopped, true);
+  assert.equal(inside?.status, "unset");
+});
+
+Deno.test("ActivitySource.startActiveActivity() stops the activity when a promise's constructor cannot be read", async () => {
+  using s = sourceWith(sampling("allDataAndRecorded"));
+  let inside: Activity | undefined;
+  const promise = Promise.resolve(5);
+  Object.defineProperty(promise, "constructor", {
+    get(): never {
+      throw new Error("no constructor for you");
+    },
+  });
+  const returned = s.source.startActiveActivity("A", (a) => {
+    inside = a;
+    return promise;
+  });
+  assert.equal(inside?.isStopped, false);
+  // As `await promise` would, the returned promise rejects with the getter's error.
+  await assert.rejects(returned, { message: "no constructor for you" });
+  assert.equal(inside?.isStopped, true);
+  assert.equal(inside?.status, "error");
 });
