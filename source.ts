@@ -156,16 +156,21 @@ export interface ActivitySourceOptions {
 /** Options of {@linkcode ActivitySource.startActivity}. */
 export interface StartActivityOptions {
   /**
-   * The activity's kind.
+   * The activity's kind. Any case is accepted (`"Server"`, as .NET's `ActivityKind.Server`,
+   * is `"server"`); an unknown kind is reported once and taken as `"internal"`.
    * @default {"internal"}
    */
   kind?: ActivityKind;
   /**
-   * The parent: a context (for example one extracted from a request) or an activity. When
-   * absent, the parent is the current activity, unless `root` is true.
+   * The parent: a context (for example one extracted from a request), an activity, or a W3C
+   * `traceparent` string (as .NET's `StartActivity(name, kind, parentId)`), which is parsed into
+   * a remote context. When absent (or `null`), the parent is the current activity, unless
+   * `root` is true. A parent that cannot be used (a malformed traceparent, any other value) is
+   * reported once and the activity starts a new trace, as W3C Trace Context asks for a
+   * malformed `traceparent`: it is not attached to the current activity.
    * @default {Activity.current}
    */
-  parent?: ActivityContext | Activity;
+  parent?: ActivityContext | Activity | string;
   /**
    * Start a new trace even when there is a current activity (the guide's fan-out).
    * @default {false}
@@ -399,14 +404,16 @@ export class ActivitySource {
     if (options !== undefined && options !== null) {
       // Each option is read once; one that cannot be read counts as not given.
       const givenKind = readOption(options, "kind", START);
-      if (givenKind !== undefined && KINDS.has(givenKind)) kind = givenKind;
+      if (givenKind !== undefined) {
+        kind = KINDS.has(givenKind) ? givenKind : this.#kindOf(givenKind);
+      }
       const parent = readOption(options, "parent", START);
-      if (isActivityObject(parent)) {
+      if (parent === undefined || parent === null) {
+        if (readOption(options, "root", START) !== true) parentActivity = Activity.current;
+      } else if (isActivityObject(parent)) {
         parentActivity = parent;
-      } else if (isContext(parent)) {
-        parentContext = parent;
-      } else if (readOption(options, "root", START) !== true) {
-        parentActivity = Activity.current;
+      } else {
+        parentContext = this.#parentContext(parent);
       }
       const givenLinks = readOption(options, "links", START);
       if (givenLinks !== undefined) {
@@ -531,6 +538,61 @@ export class ActivitySource {
       }
     }
     return activity;
+  }
+
+  /** The kind of a kind given in another case, else `"internal"` (reported once). */
+  #kindOf(kind: unknown): ActivityKind {
+    const lower = typeof kind === "string" ? kind.toLowerCase() : undefined;
+    if (lower !== undefined && KINDS.has(lower)) return lower as ActivityKind;
+    reportUnusable(
+      "ActivitySource.startActivity() option kind",
+      new TypeError(
+        `Cannot use kind ${
+          typeof kind === "string" ? JSON.stringify(kind.slice(0, 40)) : typeof kind
+        }: expected one of internal, server, client, producer, consumer; "internal" is used`,
+      ),
+    );
+    return "internal";
+  }
+
+  /**
+   * The context of a parent given as a context or a traceparent string; `undefined` (a new
+   * trace) for anything else, reported once.
+   */
+  #parentContext(parent: unknown): ActivityContext | undefined {
+    let problem: string;
+    try {
+      if (typeof parent === "string") {
+        // parse, not tryParse: its message says what is wrong with the text.
+        return ActivityContext.parse(parent);
+      }
+      if (parent instanceof ActivityContext) {
+        // A context made by the constructor is frozen and checked; anything else made to look
+        // like one is copied through the constructor, which checks it, so that children never
+        // get bad ids.
+        if (
+          Object.isFrozen(parent) && isValidTraceId(parent.traceId) && isValidSpanId(parent.spanId)
+        ) {
+          return parent;
+        }
+        return new ActivityContext(parent.traceId, parent.spanId, {
+          traceFlags: parent.traceFlags,
+          traceState: parent.traceState,
+          isRemote: parent.isRemote,
+        });
+      }
+      problem =
+        `Cannot use parent: expected an Activity, an ActivityContext or a traceparent string, got ${
+          typeof parent === "object" ? "another object" : typeof parent
+        }`;
+    } catch (error) {
+      problem = messageOf(error);
+    }
+    reportUnusable(
+      "ActivitySource.startActivity() option parent",
+      new TypeError(`${problem}; the activity starts a new trace`),
+    );
+    return undefined;
   }
 
   /**
@@ -687,12 +749,12 @@ function checkedPairs(list: readonly unknown[]): [string, unknown][] {
   return out;
 }
 
-/** Whether a value is a context; never throws (a revoked proxy is not one). */
-function isContext(value: unknown): value is ActivityContext {
+/** The message of an error, never throwing. */
+function messageOf(error: unknown): string {
   try {
-    return value instanceof ActivityContext;
+    return error instanceof Error ? error.message : safeString(error);
   } catch {
-    return false;
+    return "[unreadable error]";
   }
 }
 

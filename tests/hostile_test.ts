@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { mock } from "node:test";
 import {
   Activity,
+  ActivityContext,
   ActivityLink,
   ActivitySource,
   createTracerProviderBuilder,
@@ -77,6 +78,7 @@ const hostileValues: [string, () => unknown][] = [
   ["a Date with a throwing getTime", () => Object.assign(new Date(0), { getTime: boom })],
   ["a lookalike link", () => Object.create(ActivityLink.prototype)],
   ["a lookalike activity", () => Object.create(Activity.prototype)],
+  ["a lookalike context", () => Object.create(ActivityContext.prototype)],
 ];
 
 type Call = (a: Activity, v: unknown) => unknown;

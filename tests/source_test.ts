@@ -620,6 +620,86 @@ Deno.test("ActivitySource.startActiveActivity() rethrows an error whose message 
   assert.equal(seen?.status, "error");
 });
 
+Deno.test("ActivitySource.startActivity() takes a W3C traceparent string as the parent", async (t) => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = sourceWith(sampling("allDataAndRecorded"));
+    const tp = "00-5ce4d8ad4926ecdd0084681f46fa38d9-8f9e9441f0789f6e-01";
+    await t.step(
+      "a valid one is a remote parent, as .NET's StartActivity(name, kind, parentId)",
+      () => {
+        using outer = s.source.startActivity("Outer")!;
+        using a = Activity.run(outer, () => s.source.startActivity("A", { parent: tp }))!;
+        assert.equal(a.traceId, "5ce4d8ad4926ecdd0084681f46fa38d9");
+        assert.equal(a.parentSpanId, "8f9e9441f0789f6e");
+        assert.equal(a.hasRemoteParent, true);
+        assert.equal(a.parent, undefined);
+        assert.equal(a.traceFlags & 1, 1);
+      },
+    );
+    await t.step("a malformed one starts a new trace, not a child of the current one", () => {
+      using outer = s.source.startActivity("Outer")!;
+      for (const bad of ["not a traceparent", tp.replace("00-", "ff-"), tp.toUpperCase()]) {
+        using a = Activity.run(outer, () => s.source.startActivity("A", { parent: bad }))!;
+        assert.notEqual(a.traceId, outer.traceId);
+        assert.equal(a.parentSpanId, undefined);
+      }
+      assert.equal(errors.mock.callCount(), 1); // reported once
+      assert.match(
+        String(errors.mock.calls[0]?.arguments[0]),
+        /option parent failed: TypeError: Cannot parse traceparent: .*; the activity starts a new trace$/,
+      );
+    });
+    await t.step("anything else that is not an activity or a context is treated the same", () => {
+      using outer = s.source.startActivity("Outer")!;
+      const lookalike = Object.assign(Object.create(ActivityContext.prototype), {
+        traceId: "not-hex",
+        spanId: "x",
+      });
+      for (const bad of [42, {}, lookalike, Object.create(Activity.prototype)]) {
+        using a = Activity.run(outer, () => s.source.startActivity("A", { parent: bad }))!;
+        assert.notEqual(a.traceId, outer.traceId);
+        assert.match(a.traceId, /^[0-9a-f]{32}$/);
+        assert.equal(a.parentSpanId, undefined);
+      }
+      // A context that is not frozen but has valid ids is copied, and kept as a parent.
+      const thawed = Object.assign(Object.create(ActivityContext.prototype), {
+        traceId: REMOTE.traceId,
+        spanId: REMOTE.spanId,
+        traceFlags: 1,
+        isRemote: true,
+      });
+      using child = s.source.startActivity("Child", { parent: thawed })!;
+      assert.equal(child.parentSpanId, REMOTE.spanId);
+      assert.equal(child.hasRemoteParent, true);
+    });
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("ActivitySource.startActivity() takes a kind in any case, and reports an unknown one once", () => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = sourceWith(sampling("allDataAndRecorded"));
+    const kinds = ["Server", "CLIENT", "Producer", "consumer", "Internal", "database", 7];
+    assert.deepEqual(
+      kinds.map((kind) => {
+        using a = s.source.startActivity("A", { kind: kind as never })!;
+        return a.kind;
+      }),
+      ["server", "client", "producer", "consumer", "internal", "internal", "internal"],
+    );
+    assert.equal(errors.mock.callCount(), 1);
+    assert.match(
+      String(errors.mock.calls[0]?.arguments[0]),
+      /option kind failed: TypeError: Cannot use kind "database": expected one of internal, server, client, producer, consumer; "internal" is used/,
+    );
+  } finally {
+    errors.mock.restore();
+  }
+});
+
 Deno.test("ActivitySource.startActivity() reads each option once and treats a throwing one as not given", () => {
   const errors = mock.method(console, "error", () => {});
   try {
