@@ -109,15 +109,20 @@ export const MAX_ARRAY_ELEMENTS = 65_536;
 /** Arrays nested deeper than this print as `"[Array]"`. */
 const MAX_DEPTH = 16;
 
-function jsonArray(values: readonly unknown[], budget: { left: number }, outer: unknown[]): string {
-  // `outer` holds the arrays being printed, to cut cycles.
-  if (outer.includes(values)) return '"[Circular]"';
-  if (outer.length >= MAX_DEPTH) return '"[Array]"';
+// Elements still to print of the tag value being formatted (nested arrays included).
+let budget = MAX_ARRAY_ELEMENTS;
+
+function jsonArray(values: readonly unknown[], outer: unknown[] | undefined): string {
+  // `outer` holds the arrays being printed, to cut cycles; it is made only for nested arrays.
+  if (outer !== undefined) {
+    if (outer.includes(values)) return '"[Circular]"';
+    if (outer.length >= MAX_DEPTH) return '"[Array]"';
+    outer.push(values);
+  }
   const length = values.length;
   const total = typeof length === "number" && length >= 1 ? Math.floor(length) : 0;
-  const n = Math.min(total, budget.left);
-  budget.left -= n;
-  outer.push(values);
+  const n = Math.min(total, budget);
+  budget -= n;
   let out = "[";
   for (let i = 0; i < n; i++) {
     if (i > 0) out += ",";
@@ -126,10 +131,10 @@ function jsonArray(values: readonly unknown[], budget: { left: number }, outer: 
     else if (typeof v === "string") out += jsonString(v);
     else if (typeof v === "number") out += formatNumber(v);
     else if (typeof v === "boolean" || typeof v === "bigint") out += String(v);
-    else if (Array.isArray(v)) out += jsonArray(v, budget, outer);
+    else if (Array.isArray(v)) out += jsonArray(v, outer ??= [values]);
     else out += jsonString(safeString(v));
   }
-  outer.pop();
+  outer?.pop();
   // Elements beyond the budget: their number, after an ellipsis.
   if (n < total) out += `${n > 0 ? "," : ""}…${total - n} more`;
   return out + "]";
@@ -154,7 +159,10 @@ export function formatTagValue(value: unknown): string {
   }
   if (value === null) return "";
   try {
-    if (Array.isArray(value)) return jsonArray(value, { left: MAX_ARRAY_ELEMENTS }, []);
+    if (Array.isArray(value)) {
+      budget = MAX_ARRAY_ELEMENTS;
+      return jsonArray(value, undefined);
+    }
   } catch {
     return "[unprintable array]";
   }

@@ -123,6 +123,17 @@ function needsCleaning(value: unknown, maxLength: number): boolean {
 }
 
 /**
+ * Whether a tag list is within a count limit and holds nothing {@linkcode cleanValue} would
+ * change, so that {@linkcode limitTags} would return it as it is.
+ */
+export function isWithinLimits(list: TagList, maxCount: number, maxLength: number): boolean {
+  const length = list.length;
+  if (length > maxCount) return false;
+  for (let i = 0; i < length; i++) if (needsCleaning(list[i]![1], maxLength)) return false;
+  return true;
+}
+
+/**
  * Applies a count limit and a value-length limit to a tag list and cleans its values
  * ({@linkcode cleanValue}), returning the kept list and how many were dropped. The list is not
  * modified: when it is within both limits and holds only primitives it is itself the kept list
@@ -133,12 +144,8 @@ export function limitTags<T extends TagList>(
   maxCount: number,
   maxLength: number,
 ): { tags: T | [string, unknown][]; dropped: number } {
+  if (isWithinLimits(list, maxCount, maxLength)) return { tags: list, dropped: 0 };
   const length = list.length;
-  if (length <= maxCount) {
-    let i = 0;
-    while (i < length && !needsCleaning(list[i]![1], maxLength)) i++;
-    if (i === length) return { tags: list, dropped: 0 };
-  }
   const n = Math.min(length, maxCount);
   const kept: [string, unknown][] = [];
   for (let i = 0; i < n; i++) {

@@ -29,9 +29,9 @@ import { ActivityContext, ActivityLink, cleanTraceState, formatTraceparent } fro
 import { TRACE_FLAG_RECORDED } from "./ids.ts";
 import { ContextVariable } from "./context.ts";
 import { type Clock, epochMs, nowTicks, type TimeBase, toTicks, unixNano } from "./_time.ts";
-import { cleanValue, limitTags, toTagList } from "./_tags.ts";
+import { cleanValue, isWithinLimits, limitTags, toTagList } from "./_tags.ts";
 import { ReportOnce } from "./_report.ts";
-import { readOption, reportUnusable } from "./_input.ts";
+import { reportUnusable } from "./_input.ts";
 import { safeString } from "./_format.ts";
 import type { ActivityListener, ActivitySource } from "./source.ts";
 
@@ -705,8 +705,8 @@ export class Activity {
     let timestamp: unknown;
     let list: [string, unknown][] = [];
     if (options !== undefined && options !== null) {
-      timestamp = readOption(options, "timestamp", "Activity.addEvent()");
-      list = eventTags(readOption(options, "tags", "Activity.addEvent()"), "Activity.addEvent()");
+      timestamp = timestampOf(options, "Activity.addEvent()");
+      list = eventTags(tagsOf(options, "Activity.addEvent()"), "Activity.addEvent()");
     }
     this.#pushEvent(name, timestamp, list);
     return this;
@@ -788,8 +788,12 @@ export class Activity {
         );
       }
       const { linkTagCount, tagValueLength } = this.#limits;
-      const limited = limitTags(tags as TagList, linkTagCount, tagValueLength);
-      kept = limited.tags === tags ? link : limitedLink(context, limited.tags, limited.dropped);
+      if (isWithinLimits(tags as TagList, linkTagCount, tagValueLength)) {
+        kept = link; // the common case, without a copy
+      } else {
+        const limited = limitTags(tags as TagList, linkTagCount, tagValueLength);
+        kept = limitedLink(context, limited.tags, limited.dropped);
+      }
     } catch (error) {
       reportUnusable(where, error);
       return;
@@ -884,9 +888,9 @@ export class Activity {
     }
     let timestamp: unknown;
     if (options !== undefined && options !== null) {
-      timestamp = readOption(options, "timestamp", "Activity.recordException()");
+      timestamp = timestampOf(options, "Activity.recordException()");
       const extra = eventTags(
-        readOption(options, "tags", "Activity.recordException()"),
+        tagsOf(options, "Activity.recordException()"),
         "Activity.recordException()",
       );
       for (let i = 0; i < extra.length; i++) tags.push(extra[i]!);
@@ -1083,7 +1087,12 @@ export class Activity {
     if (this.#endTicks !== RUNNING) return;
     let end: number | undefined;
     if (options !== undefined && options !== null) {
-      const endTime = readOption(options, "endTime", "Activity.stop()");
+      let endTime: unknown;
+      try {
+        endTime = options.endTime;
+      } catch (error) {
+        reportUnusable("Activity.stop() option endTime", error);
+      }
       if (endTime !== undefined) end = toTicks(this.#time, endTime);
     }
     end ??= nowTicks(this.#time);
@@ -1110,6 +1119,28 @@ export class Activity {
   /** Stops the activity, so `using activity = source.startActivity(...)` works. */
   [Symbol.dispose](): void {
     this.stop();
+  }
+}
+
+// Options are read once each, inside a guard: one whose getter throws (or a revoked proxy) counts
+// as not given, and is reported once. One reader per option name keeps each property read
+// monomorphic in the name.
+
+function timestampOf(options: AddEventOptions, where: string): unknown {
+  try {
+    return options.timestamp;
+  } catch (error) {
+    reportUnusable(`${where} option timestamp`, error);
+    return undefined;
+  }
+}
+
+function tagsOf(options: AddEventOptions, where: string): unknown {
+  try {
+    return options.tags;
+  } catch (error) {
+    reportUnusable(`${where} option tags`, error);
+    return undefined;
   }
 }
 

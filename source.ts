@@ -52,7 +52,7 @@ import { toTagList } from "./_tags.ts";
 import { ReportOnce } from "./_report.ts";
 import { safeString } from "./_format.ts";
 import { isPromiseLike } from "./_promise.ts";
-import { readOption, reportUnusable } from "./_input.ts";
+import { reportUnusable } from "./_input.ts";
 
 /**
  * A listener's answer for an activity about to start, as in .NET:
@@ -402,20 +402,42 @@ export class ActivitySource {
     let tags: [string, unknown][] = NO_TAGS;
     let startTicks: number | undefined;
     if (options !== undefined && options !== null) {
-      // Each option is read once; one that cannot be read counts as not given.
-      const givenKind = readOption(options, "kind", START);
+      // Each option is read once, inside a guard: one that cannot be read counts as not given.
+      // The reads are written out: through a helper taking the name they would be megamorphic.
+      let givenKind: StartActivityOptions["kind"];
+      try {
+        givenKind = options.kind;
+      } catch (error) {
+        reportUnusable(`${START} option kind`, error);
+      }
       if (givenKind !== undefined) {
         kind = KINDS.has(givenKind) ? givenKind : this.#kindOf(givenKind);
       }
-      const parent = readOption(options, "parent", START);
+      let parent: StartActivityOptions["parent"];
+      try {
+        parent = options.parent;
+      } catch (error) {
+        reportUnusable(`${START} option parent`, error);
+      }
       if (parent === undefined || parent === null) {
-        if (readOption(options, "root", START) !== true) parentActivity = Activity.current;
+        let root: boolean | undefined;
+        try {
+          root = options.root;
+        } catch (error) {
+          reportUnusable(`${START} option root`, error);
+        }
+        if (root !== true) parentActivity = Activity.current;
       } else if (isActivityObject(parent)) {
         parentActivity = parent;
       } else {
         parentContext = this.#parentContext(parent);
       }
-      const givenLinks = readOption(options, "links", START);
+      let givenLinks: StartActivityOptions["links"];
+      try {
+        givenLinks = options.links;
+      } catch (error) {
+        reportUnusable(`${START} option links`, error);
+      }
       if (givenLinks !== undefined) {
         const limit = this.#limits.linkCount;
         try {
@@ -433,7 +455,12 @@ export class ActivitySource {
           reportUnusable("ActivitySource.startActivity() option links", error);
         }
       }
-      const givenTags = readOption(options, "tags", START);
+      let givenTags: StartActivityOptions["tags"];
+      try {
+        givenTags = options.tags;
+      } catch (error) {
+        reportUnusable(`${START} option tags`, error);
+      }
       if (givenTags !== undefined) {
         try {
           tags = toTagList(givenTags, "start");
@@ -441,7 +468,12 @@ export class ActivitySource {
           reporter.report(this, error, `ActivitySource.startActivity("${name}") tags`);
         }
       }
-      const startTime = readOption(options, "startTime", START);
+      let startTime: StartActivityOptions["startTime"];
+      try {
+        startTime = options.startTime;
+      } catch (error) {
+        reportUnusable(`${START} option startTime`, error);
+      }
       if (startTime !== undefined) startTicks = toTicks(this.#time, startTime);
     } else {
       parentActivity = Activity.current;
@@ -647,9 +679,13 @@ export class ActivitySource {
     }
     const activity = this.startActivity(name, options);
     if (activity === undefined) {
-      const root = options !== undefined && options !== null &&
-        readOption(options, "root", START) === true;
-      return root ? Activity.run(null, () => fn(undefined)) : fn(undefined);
+      let root: boolean | undefined;
+      try {
+        root = options?.root;
+      } catch (error) {
+        reportUnusable(`${START} option root`, error);
+      }
+      return root === true ? Activity.run(null, () => fn(undefined)) : fn(undefined);
     }
     return Activity.run(activity, () => {
       let result: R;
