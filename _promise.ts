@@ -3,13 +3,15 @@
 
 /**
  * Whether a value has a `then` function: a promise or any other thenable. A value whose `then`
- * cannot be read (a throwing getter, a revoked proxy) is not promise-like. Never throws.
+ * cannot be read (a throwing getter, a revoked proxy) counts as one, a thenable that rejects:
+ * that is what `await` and `Promise.resolve` make of it, so a caller that goes on with
+ * `Promise.resolve(value)` sees the error as a rejection. Never throws.
  */
 export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;
   try {
     return typeof (value as { then?: unknown }).then === "function";
   } catch {
-    return false;
+    return true;
   }
 }

@@ -731,7 +731,7 @@ Deno.test("ActivitySource.startActivity() reads each option once and treats a th
   }
 });
 
-Deno.test("ActivitySource.startActiveActivity() stops the activity when the result's `then` throws", () => {
+Deno.test("ActivitySource.startActiveActivity() stops the activity when the result's `then` throws", async () => {
   using s = sourceWith(sampling("allDataAndRecorded"));
   let inside: Activity | undefined;
   const result = {
@@ -743,9 +743,11 @@ Deno.test("ActivitySource.startActiveActivity() stops the activity when the resu
     inside = a;
     return result;
   });
-  assert.equal(returned, result);
+  // As `await result` would, the returned promise rejects with the getter's error.
+  await assert.rejects(returned as unknown as Promise<unknown>, { message: "no then for you" });
   assert.equal(inside?.isStopped, true);
-  assert.equal(inside?.status, "unset");
+  assert.equal(inside?.status, "error");
+  assert.equal(inside?.events[0]?.name, "exception");
 });
 
 Deno.test("ActivitySource.startActiveActivity() stops the activity when a promise's constructor cannot be read", async () => {
