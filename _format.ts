@@ -1,12 +1,18 @@
 // Text forms used by the console exporter: .NET's number, array, TimeSpan and timestamp
 // formats, and escaping of control characters. None of these functions throws.
 
-/** The string form of any value, never throwing; functions and symbols get a placeholder. */
+/**
+ * The string form of any value, never throwing; functions and symbols get a placeholder, and
+ * so does an array too long to join (a holey `new Array(2 ** 32 - 1)` would take all memory).
+ */
 export function safeString(value: unknown): string {
   if (typeof value === "string") return value;
   if (typeof value === "function") return `[Function ${value.name || "(anonymous)"}]`;
   if (typeof value === "symbol") return value.toString();
   try {
+    if (Array.isArray(value) && !(value.length <= MAX_ARRAY_ELEMENTS)) {
+      return `[Array of ${safeString(value.length)} elements]`;
+    }
     return String(value);
   } catch {
     return "[unprintable value]";
@@ -17,15 +23,19 @@ function hex4(code: number): string {
   return code.toString(16).toUpperCase().padStart(4, "0");
 }
 
-// C0 controls, DEL, C1 controls, and the Unicode line and paragraph separators.
+// C0 controls, DEL, C1 controls, the Unicode line and paragraph separators, and the
+// bidirectional formatting characters (marks, embeddings, overrides, isolates), which could
+// reorder what follows them on a terminal line.
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
 // deno-lint-ignore no-control-regex
-const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 /**
- * Escapes the characters that could break a record into more lines or drive a terminal:
- * `\n`, `\r`, `\t` by name, other C0 and C1 controls, DEL, U+2028 and U+2029 as `\uXXXX`.
+ * Escapes the characters that could break a record into more lines, drive a terminal or
+ * reorder a line: `\n`, `\r`, `\t` by name; other C0 and C1 controls, DEL, U+2028, U+2029 and
+ * the bidirectional controls (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069) as
+ * `\uXXXX`.
  */
 export function escapeControl(text: string): string {
   if (!CONTROL.test(text)) return text;
@@ -89,28 +99,51 @@ function jsonString(text: string): string {
   return out + '"';
 }
 
-function jsonArray(values: readonly unknown[], seen: Set<unknown> | undefined): string {
-  // `seen` holds the arrays being printed, to cut cycles; it is made only for nested arrays.
-  if (seen !== undefined) {
-    if (seen.has(values)) return '"[Circular]"';
-    seen.add(values);
+/**
+ * The most elements an array tag value keeps, and the most printed, nested arrays included,
+ * whatever the limits: a holey `new Array(2 ** 32 - 1)` takes a few bytes, its copy or its
+ * printed form all memory.
+ */
+export const MAX_ARRAY_ELEMENTS = 65_536;
+
+/** Arrays nested deeper than this print as `"[Array]"`. */
+const MAX_DEPTH = 16;
+
+// Elements still to print of the tag value being formatted (nested arrays included).
+let budget = MAX_ARRAY_ELEMENTS;
+
+function jsonArray(values: readonly unknown[], outer: unknown[] | undefined): string {
+  // `outer` holds the arrays being printed, to cut cycles; it is made only for nested arrays.
+  if (outer !== undefined) {
+    if (outer.includes(values)) return '"[Circular]"';
+    if (outer.length >= MAX_DEPTH) return '"[Array]"';
+    outer.push(values);
   }
+  const length = values.length;
+  const total = typeof length === "number" && length >= 1 ? Math.floor(length) : 0;
+  const n = Math.min(total, budget);
+  budget -= n;
   let out = "[";
-  for (let i = 0; i < values.length; i++) {
+  for (let i = 0; i < n; i++) {
     if (i > 0) out += ",";
     const v = values[i];
     if (v === null || v === undefined) out += "null";
     else if (typeof v === "string") out += jsonString(v);
     else if (typeof v === "number") out += formatNumber(v);
     else if (typeof v === "boolean" || typeof v === "bigint") out += String(v);
-    else if (Array.isArray(v)) out += jsonArray(v, seen ??= new Set([values]));
+    else if (Array.isArray(v)) out += jsonArray(v, outer ??= [values]);
     else out += jsonString(safeString(v));
   }
-  seen?.delete(values);
+  outer?.pop();
+  // Elements beyond the budget: their number, after an ellipsis.
+  if (n < total) out += `${n > 0 ? "," : ""}…${total - n} more`;
   return out + "]";
 }
 
-/** A tag value as the console exporter prints it (see console-layout.md, "Tag values"). */
+/**
+ * A tag value as the console exporter prints it (see console-layout.md, "Tag values"). Arrays
+ * print at most {@linkcode MAX_ARRAY_ELEMENTS} elements in all, then `…N more`.
+ */
 export function formatTagValue(value: unknown): string {
   switch (typeof value) {
     case "string":
@@ -126,7 +159,10 @@ export function formatTagValue(value: unknown): string {
   }
   if (value === null) return "";
   try {
-    if (Array.isArray(value)) return jsonArray(value, undefined);
+    if (Array.isArray(value)) {
+      budget = MAX_ARRAY_ELEMENTS;
+      return jsonArray(value, undefined);
+    }
   } catch {
     return "[unprintable array]";
   }

@@ -24,19 +24,12 @@ export interface TreeRenderOptions {
   maxTagLength?: number;
 }
 
-// Bidirectional formatting characters: marks, embeddings, overrides and isolates. Shown
-// escaped so that a name cannot reorder the rest of its line.
-const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-const BIDI_ALL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/** Escapes control characters (as the console exporter does) and bidi controls as `\uXXXX`. */
+/**
+ * Escapes control characters and bidirectional controls (marks, embeddings, overrides,
+ * isolates) as the console exporter does, so that a name cannot reorder the rest of its line.
+ */
 export function escapeText(text: string): string {
-  const escaped = escapeControl(text);
-  if (!BIDI.test(escaped)) return escaped;
-  return escaped.replace(
-    BIDI_ALL,
-    (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`,
-  );
+  return escapeControl(text);
 }
 
 function trimmed(value: number, digits: number): string {

@@ -37,12 +37,24 @@ export function nowTicks(base: TimeBase): number {
 /** The largest distance from the epoch, in ms, that a `Date` can hold. */
 const MAX_DATE_MS = 8.64e15;
 
+const getTime = Date.prototype.getTime;
+
 /**
- * Converts a `Date` or epoch milliseconds to ticks of a time base; `undefined` when invalid or
- * outside the range of a `Date` (such a time could not be printed).
+ * Converts a `Date` or epoch milliseconds to ticks of a time base; `undefined` when invalid,
+ * outside the range of a `Date` (such a time could not be printed), or not a time at all. The
+ * ticks are negative for an instant before the origin (a back-dated activity). Never throws:
+ * a `Date` is read through `Date.prototype.getTime`, so an overridden `getTime`, a revoked
+ * proxy or any other object is not called into.
  */
-export function toTicks(base: TimeBase, time: Date | number): number | undefined {
-  const ms = time instanceof Date ? time.getTime() : time;
+export function toTicks(base: TimeBase, time: unknown): number | undefined {
+  let ms: unknown = time;
+  if (typeof time === "object" && time !== null) {
+    try {
+      ms = getTime.call(time);
+    } catch {
+      return undefined; // not a Date
+    }
+  }
   if (typeof ms !== "number" || !(Math.abs(ms) <= MAX_DATE_MS)) return undefined;
   return Math.round((ms - base.originMs) * 10_000);
 }

@@ -29,8 +29,9 @@ import { ActivityContext, ActivityLink, cleanTraceState, formatTraceparent } fro
 import { TRACE_FLAG_RECORDED } from "./ids.ts";
 import { ContextVariable } from "./context.ts";
 import { type Clock, epochMs, nowTicks, type TimeBase, toTicks, unixNano } from "./_time.ts";
-import { limitTags, toTagList, truncateValue } from "./_tags.ts";
+import { cleanValue, isWithinLimits, limitTags, toTagList } from "./_tags.ts";
 import { ReportOnce } from "./_report.ts";
+import { reportUnusable } from "./_input.ts";
 import { safeString } from "./_format.ts";
 import type { ActivityListener, ActivitySource } from "./source.ts";
 
@@ -143,6 +144,23 @@ export interface StopOptions {
 const current = new ContextVariable<Activity>();
 const reporter = new ReportOnce();
 
+// The end time of a running activity. Ticks count from the clock's origin and are negative
+// for instants before it (a back-dated activity), so "running" is one particular value, which
+// stop() never records (it moves such an end one tick later). A small integer keeps the field
+// unboxed until the activity stops.
+const RUNNING = -1;
+
+// Own baggage items per activity, and their `key=value` characters in all: the W3C Baggage
+// limits, which the baggage header also keeps to.
+const BAGGAGE_MAX_ITEMS = 180;
+const BAGGAGE_MAX_CHARS = 8192;
+
+// A tag list this long gets a key-to-position index, so that setTag stays linear with a large
+// tagCount; shorter lists are searched, which is faster. The index is kept beside the list
+// (keyed by it), so activities with few tags pay nothing for it.
+const INDEX_AT = 16;
+const tagIndexes = new WeakMap<readonly unknown[], Map<string, number>>();
+
 /** What {@linkcode ActivitySource} passes to create an activity. */
 export interface ActivityInit {
   source: ActivitySource;
@@ -159,6 +177,8 @@ export interface ActivityInit {
   /** Made for this activity, which keeps it without a copy when it is within the limits. */
   tags: [string, unknown][];
   links: readonly ActivityLink[] | undefined;
+  /** Links given at start beyond the link limit, not passed in `links`. */
+  droppedLinks: number;
   startTicks: number;
   time: TimeBase;
   limits: ActivityLimits;
@@ -166,6 +186,15 @@ export interface ActivityInit {
 }
 
 let create: (init: ActivityInit) => Activity;
+let isActivity: (value: unknown) => value is Activity;
+
+/**
+ * Whether a value is an activity made by this module (not merely an object whose prototype is
+ * `Activity.prototype`); never throws.
+ */
+export function isActivityObject(value: unknown): value is Activity {
+  return isActivity(value);
+}
 
 /**
  * Creates a started activity; used by {@linkcode ActivitySource}, not exported by the module.
@@ -198,6 +227,8 @@ const CONSTRUCTING = Symbol("constructing");
  */
 export class Activity {
   static {
+    isActivity = (value): value is Activity =>
+      typeof value === "object" && value !== null && #spanId in value;
     create = (init) => {
       const a = new Activity(CONSTRUCTING);
       a.#source = init.source;
@@ -223,13 +254,8 @@ export class Activity {
         a.#droppedTags = kept.dropped;
       }
       const links = init.links;
-      if (links !== undefined) {
-        for (let i = 0; i < links.length; i++) {
-          // As in addLink(): anything but an ActivityLink is ignored rather than thrown on.
-          const link = links[i];
-          if (link instanceof ActivityLink) a.#pushLink(link);
-        }
-      }
+      if (links !== undefined) a.#pushLinks(links);
+      a.#droppedLinks += init.droppedLinks;
       return a;
     };
   }
@@ -247,7 +273,7 @@ export class Activity {
   #traceState: string | undefined;
   #allData = false;
   #startTicks = 0;
-  #endTicks = -1;
+  #endTicks = RUNNING;
   #time!: TimeBase;
   #limits: ActivityLimits = DEFAULT_LIMITS;
   #listeners: readonly ActivityListener[] = [];
@@ -292,13 +318,37 @@ export class Activity {
   }
 
   /**
+   * Not assignable: assigning throws a `TypeError` that says what to write instead. .NET code
+   * sets `Activity.Current` and restores it; here the current activity changes only for a
+   * callback, so `Activity.Current = null` becomes `Activity.run(null, fn)` or
+   * `startActivity(name, { root: true })`, and `Activity.Current = a` becomes
+   * `Activity.run(a, fn)`.
+   *
+   * @param _value Ignored.
+   * @throws {TypeError} Always.
+   */
+  static set current(_value: never) {
+    throw new TypeError(
+      "Cannot assign Activity.current: the current activity changes only for a callback. " +
+        "Instead of Activity.current = activity, write Activity.run(activity, fn); " +
+        "instead of Activity.current = null, write Activity.run(null, fn) or " +
+        "source.startActivity(name, { root: true })",
+    );
+  }
+
+  /**
    * Calls `fn` with `activity` as the current activity for the call and everything it starts
    * (awaits, promise callbacks, timers). Pass `null` to run without a current activity, so that
    * activities started inside become roots of new traces. The activity is not stopped.
    *
+   * A value that is not an activity is ignored (and reported once): `fn` then runs with the
+   * current activity unchanged.
+   *
    * @param activity The activity to make current, or `null`/`undefined` for none.
    * @param fn The callback.
    * @returns What `fn` returns (a promise stays a promise).
+   * @throws {TypeError} When `fn` is not a function (there is nothing to run); what `fn`
+   * throws is rethrown.
    *
    * @example Start a new trace from inside another
    * ```ts
@@ -315,7 +365,20 @@ export class Activity {
    * ```
    */
   static run<R>(activity: Activity | null | undefined, fn: () => R): R {
-    return current.run(activity ?? undefined, fn);
+    if (typeof fn !== "function") {
+      throw new TypeError(`Cannot run: fn must be a function, got ${typeof fn}`);
+    }
+    if (activity === null || activity === undefined) return current.run(undefined, fn);
+    if (isActivity(activity)) return current.run(activity, fn);
+    reportUnusable(
+      "Activity.run()",
+      new TypeError(
+        `Cannot make ${
+          typeof activity === "object" ? "an object that is not an Activity" : typeof activity
+        } current: the callback runs with the current activity unchanged`,
+      ),
+    );
+    return fn();
   }
 
   /** The source that started the activity. */
@@ -335,7 +398,7 @@ export class Activity {
 
   /** Changes the name exporters show; ignored once stopped or when not a string. */
   set displayName(value: string) {
-    if (this.#endTicks < 0 && typeof value === "string") this.#displayName = value;
+    if (this.#endTicks === RUNNING && typeof value === "string") this.#displayName = value;
   }
 
   /** The activity's kind. */
@@ -396,7 +459,7 @@ export class Activity {
    * not printable ASCII of at most 512 characters is dropped (the activity then has none).
    */
   set traceState(value: string | undefined) {
-    if (this.#endTicks >= 0) return;
+    if (this.#endTicks !== RUNNING) return;
     if (value !== undefined && typeof value !== "string") return;
     this.#traceState = cleanTraceState(value);
     this.#context = undefined;
@@ -427,12 +490,12 @@ export class Activity {
 
   /** The end time in nanoseconds since the Unix epoch, or `undefined` while running. */
   get endTimeUnixNano(): bigint | undefined {
-    return this.#endTicks < 0 ? undefined : unixNano(this.#time, this.#endTicks);
+    return this.#endTicks === RUNNING ? undefined : unixNano(this.#time, this.#endTicks);
   }
 
   /** The duration in 100-nanosecond ticks (at least 1 once stopped; 0 while running). */
   get durationTicks(): number {
-    return this.#endTicks < 0 ? 0 : this.#endTicks - this.#startTicks;
+    return this.#endTicks === RUNNING ? 0 : this.#endTicks - this.#startTicks;
   }
 
   /** The duration in milliseconds (0 while running). */
@@ -442,7 +505,7 @@ export class Activity {
 
   /** Whether {@linkcode Activity.stop} has been called. */
   get isStopped(): boolean {
-    return this.#endTicks >= 0;
+    return this.#endTicks !== RUNNING;
   }
 
   /** The tags, in insertion order (`addTag` may repeat a key). */
@@ -486,7 +549,7 @@ export class Activity {
   }
 
   #writable(): boolean {
-    return this.#allData && this.#endTicks < 0;
+    return this.#allData && this.#endTicks === RUNNING;
   }
 
   /**
@@ -515,23 +578,54 @@ export class Activity {
       // The first tag: a list of exactly one, not an empty array grown to a default capacity.
       if (value === null || value === undefined) return this;
       if (this.#limits.tagCount > 0) {
-        this.#tags = [[key, truncateValue(value, this.#limits.tagValueLength)]];
+        this.#tags = [[key, cleanValue(value, this.#limits.tagValueLength)]];
       } else {
         this.#droppedTags++;
       }
       return this;
     }
-    let i = 0;
-    while (i < tags.length && tags[i]![0] !== key) i++;
+    const length = tags.length;
+    let i: number;
+    if (length < INDEX_AT) {
+      i = 0;
+      while (i < length && tags[i]![0] !== key) i++;
+    } else {
+      i = this.#indexOfTags(tags).get(key) ?? length;
+    }
     if (value === null || value === undefined) {
-      if (i < tags.length) tags.splice(i, 1);
+      if (i < length) {
+        tags.splice(i, 1);
+        tagIndexes.delete(tags); // positions after i moved; rebuilt when next needed
+      }
       return this;
     }
-    const v = truncateValue(value, this.#limits.tagValueLength);
-    if (i < tags.length) tags[i] = [key, v];
-    else if (tags.length < this.#limits.tagCount) tags.push([key, v]);
-    else this.#droppedTags++;
+    const v = cleanValue(value, this.#limits.tagValueLength);
+    if (i < length) {
+      tags[i] = [key, v];
+    } else if (length < this.#limits.tagCount) {
+      if (length >= INDEX_AT) tagIndexes.get(tags)?.set(key, length);
+      tags.push([key, v]);
+    } else {
+      this.#droppedTags++;
+    }
     return this;
+  }
+
+  /**
+   * The position of the first tag with each key, for a long tag list; kept in step by setTag
+   * and addTag, dropped when a removal moves positions.
+   */
+  #indexOfTags(tags: readonly (readonly [string, unknown])[]): Map<string, number> {
+    let index = tagIndexes.get(tags);
+    if (index === undefined) {
+      index = new Map();
+      for (let i = 0; i < tags.length; i++) {
+        const key = tags[i]![0];
+        if (!index.has(key)) index.set(key, i);
+      }
+      tagIndexes.set(tags, index);
+    }
+    return index;
   }
 
   /**
@@ -556,7 +650,11 @@ export class Activity {
     if (!this.#writable() || typeof key !== "string") return this;
     const tags = this.#tags ??= [];
     if (tags.length < this.#limits.tagCount) {
-      tags.push([key, truncateValue(value, this.#limits.tagValueLength)]);
+      if (tags.length >= INDEX_AT) {
+        const index = tagIndexes.get(tags);
+        if (index !== undefined && !index.has(key)) index.set(key, tags.length);
+      }
+      tags.push([key, cleanValue(value, this.#limits.tagValueLength)]);
     } else {
       this.#droppedTags++;
     }
@@ -572,6 +670,10 @@ export class Activity {
   getTagItem(key: string): unknown {
     const tags = this.#tags;
     if (tags === undefined) return undefined;
+    if (tags.length >= INDEX_AT) {
+      const i = this.#indexOfTags(tags).get(key);
+      return i === undefined ? undefined : tags[i]![1];
+    }
     for (const [k, v] of tags) if (k === key) return v;
     return undefined;
   }
@@ -596,20 +698,30 @@ export class Activity {
    */
   addEvent(name: string, options?: AddEventOptions): this {
     if (!this.#writable() || typeof name !== "string") return this;
-    const events = this.#events ??= [];
-    if (events.length >= this.#limits.eventCount) {
+    if ((this.#events?.length ?? 0) >= this.#limits.eventCount) {
       this.#droppedEvents++;
       return this;
     }
-    let ticks: number | undefined;
-    if (options?.timestamp !== undefined) ticks = toTicks(this.#time, options.timestamp);
-    ticks ??= nowTicks(this.#time);
-    let list: [string, unknown][];
-    try {
-      list = toTagList(options?.tags, "event");
-    } catch {
-      list = [];
+    let timestamp: unknown;
+    let list: [string, unknown][] = [];
+    if (options !== undefined && options !== null) {
+      timestamp = timestampOf(options, "Activity.addEvent()");
+      list = eventTags(tagsOf(options, "Activity.addEvent()"), "Activity.addEvent()");
     }
+    this.#pushEvent(name, timestamp, list);
+    return this;
+  }
+
+  /** Adds an event, within the event limit, from options read once. */
+  #pushEvent(name: string, timestamp: unknown, list: [string, unknown][]): void {
+    const events = this.#events ??= [];
+    if (events.length >= this.#limits.eventCount) {
+      this.#droppedEvents++;
+      return;
+    }
+    let ticks: number | undefined;
+    if (timestamp !== undefined) ticks = toTicks(this.#time, timestamp);
+    ticks ??= nowTicks(this.#time);
     const kept = limitTags(list, this.#limits.eventTagCount, this.#limits.tagValueLength);
     events.push(Object.freeze({
       name,
@@ -617,7 +729,6 @@ export class Activity {
       tags: Object.freeze(kept.tags),
       droppedTagCount: kept.dropped,
     }));
-    return this;
   }
 
   /**
@@ -640,22 +751,57 @@ export class Activity {
    * ```
    */
   addLink(link: ActivityLink): this {
-    if (!this.#writable() || !(link instanceof ActivityLink)) return this;
-    this.#pushLink(link);
+    if (this.#writable()) this.#pushLink(link, "Activity.addLink()");
     return this;
   }
 
-  #pushLink(link: ActivityLink): void {
+  /** Adds the links given at start (the source has applied the link limit to the list). */
+  #pushLinks(links: readonly ActivityLink[]): void {
+    try {
+      for (let i = 0; i < links.length; i++) {
+        this.#pushLink(links[i], "ActivitySource.startActivity() links");
+      }
+    } catch (error) {
+      reportUnusable("ActivitySource.startActivity() links", error);
+    }
+  }
+
+  /**
+   * Adds a link within the limits. Anything but an `ActivityLink` whose context and tags can
+   * be read is ignored, and reported once.
+   */
+  #pushLink(link: unknown, where: string): void {
+    let kept: ActivityLink;
+    try {
+      if (!(link instanceof ActivityLink)) {
+        throw new TypeError(
+          `Cannot add link: expected an ActivityLink, got ${
+            link === null ? "null" : typeof link === "object" ? "another object" : typeof link
+          }`,
+        );
+      }
+      const context: unknown = link.context;
+      const tags: unknown = link.tags;
+      if (!(context instanceof ActivityContext) || !Array.isArray(tags)) {
+        throw new TypeError(
+          "Cannot add link: its context is not an ActivityContext or its tags are not a list",
+        );
+      }
+      const { linkTagCount, tagValueLength } = this.#limits;
+      if (isWithinLimits(tags as TagList, linkTagCount, tagValueLength)) {
+        kept = link; // the common case, without a copy
+      } else {
+        const limited = limitTags(tags as TagList, linkTagCount, tagValueLength);
+        kept = limitedLink(context, limited.tags, limited.dropped);
+      }
+    } catch (error) {
+      reportUnusable(where, error);
+      return;
+    }
     const links = this.#links;
     if ((links === undefined ? 0 : links.length) >= this.#limits.linkCount) {
       this.#droppedLinks++;
       return;
-    }
-    const { linkTagCount, tagValueLength } = this.#limits;
-    let kept = link;
-    if (link.tags.length > linkTagCount || tagValueLength !== Infinity) {
-      const limited = limitTags(link.tags, linkTagCount, tagValueLength);
-      kept = limitedLink(link, limited.tags, limited.dropped);
     }
     // The first link: a list of exactly one, not an empty array grown to a default capacity.
     if (links === undefined) this.#links = [kept];
@@ -715,29 +861,70 @@ export class Activity {
    */
   recordException(error: unknown, options?: AddEventOptions): this {
     if (!this.#writable()) return this;
+    if ((this.#events?.length ?? 0) >= this.#limits.eventCount) {
+      this.#droppedEvents++;
+      return this;
+    }
     const tags: [string, unknown][] = [];
+    let isError = false;
     try {
-      if (error instanceof Error) {
-        tags.push(["exception.type", error.name]);
-        tags.push(["exception.message", error.message]);
-        if (typeof error.stack === "string") tags.push(["exception.stacktrace", error.stack]);
+      isError = error instanceof Error;
+    } catch {
+      // A revoked proxy: not an Error.
+    }
+    try {
+      if (isError && typeof error === "object" && error !== null) {
+        const e = error as Error;
+        tags.push(["exception.type", e.name]);
+        tags.push(["exception.message", e.message]);
+        const stack = e.stack;
+        if (typeof stack === "string") tags.push(["exception.stacktrace", stack]);
       } else {
         tags.push(["exception.type", typeof error]);
         tags.push(["exception.message", safeString(error)]);
       }
-      tags.push(...toTagList(options?.tags, "exception"));
     } catch {
-      // A hostile error object: keep what was read.
+      // A hostile error object (a throwing getter, a revoked proxy): keep what was read.
     }
-    const eventOptions: AddEventOptions = { tags: tags as Tags };
-    if (options?.timestamp !== undefined) eventOptions.timestamp = options.timestamp;
-    return this.addEvent("exception", eventOptions);
+    let timestamp: unknown;
+    if (options !== undefined && options !== null) {
+      timestamp = timestampOf(options, "Activity.recordException()");
+      const extra = eventTags(
+        tagsOf(options, "Activity.recordException()"),
+        "Activity.recordException()",
+      );
+      for (let i = 0; i < extra.length; i++) tags.push(extra[i]!);
+    }
+    this.#pushEvent("exception", timestamp, tags);
+    return this;
   }
 
   // Baggage, as .NET's Activity has it: each activity keeps its own items, newest first, and
   // sees its parents' after its own. Baggage is propagation data, so it is kept also when
-  // listeners asked only for propagation data; after stop, changes are ignored.
-  #baggage: [string, string][] | undefined;
+  // listeners asked only for propagation data; after stop, changes are ignored. The own items
+  // are kept oldest first, so that adding one is a push.
+  #baggage: OwnBaggage | undefined;
+
+  /**
+   * Baggage items of this activity that were not kept because of the W3C Baggage limits (at
+   * most 180 own items and 8192 characters of `key=value` in all), or because a new value
+   * would pass the character limit.
+   *
+   * @example
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * using _provider = createTracerProviderBuilder().addSource("App").build();
+   * using activity = new ActivitySource("App").startActivity("Work")!;
+   * for (let i = 0; i < 200; i++) activity.addBaggage(`k${i}`, "v");
+   * assert.equal(activity.baggage.length, 180);
+   * assert.equal(activity.droppedBaggageCount, 20);
+   * ```
+   */
+  get droppedBaggageCount(): number {
+    return this.#baggage?.dropped ?? 0;
+  }
 
   /**
    * The baggage this activity sees: its own items (newest first), then its parent's, up the
@@ -761,8 +948,9 @@ export class Activity {
   get baggage(): readonly (readonly [string, string])[] {
     const out: (readonly [string, string])[] = [];
     for (const a of this.#lineage()) {
-      if (a.#baggage === undefined) continue;
-      for (const item of a.#baggage) out.push([item[0], item[1]]);
+      const items = a.#baggage?.items;
+      if (items === undefined) continue;
+      for (let i = items.length - 1; i >= 0; i--) out.push([items[i]![0], items[i]![1]]);
     }
     return out;
   }
@@ -794,8 +982,9 @@ export class Activity {
    */
   getBaggageItem(key: string): string | undefined {
     for (const a of this.#lineage()) {
-      if (a.#baggage === undefined) continue;
-      for (const [k, v] of a.#baggage) if (k === key) return v;
+      const items = a.#baggage?.items;
+      if (items === undefined) continue;
+      for (let i = items.length - 1; i >= 0; i--) if (items[i]![0] === key) return items[i]![1];
     }
     return undefined;
   }
@@ -803,7 +992,8 @@ export class Activity {
   /**
    * Adds a baggage item in front of this activity's own items, even when the key is already
    * there (.NET `AddBaggage`). Children started afterwards see it, and `injectBaggage` sends
-   * it. Ignored when the key or value is not a string, or once stopped.
+   * it. Ignored when the key or value is not a string, or once stopped; beyond the W3C
+   * Baggage limits it is dropped and counted ({@linkcode Activity.droppedBaggageCount}).
    *
    * @param key The item's key.
    * @param value The item's value.
@@ -821,15 +1011,19 @@ export class Activity {
    * ```
    */
   addBaggage(key: string, value: string): this {
-    if (this.#endTicks >= 0 || typeof key !== "string" || typeof value !== "string") return this;
-    (this.#baggage ??= []).unshift([key, value]);
+    if (this.#endTicks !== RUNNING || typeof key !== "string" || typeof value !== "string") {
+      return this;
+    }
+    addOwnBaggage(this.#baggage ??= { items: [], chars: 0, dropped: 0 }, key, value);
     return this;
   }
 
   /**
    * Sets a baggage item of this activity (.NET `SetBaggage`): updates this activity's own item
    * with the key in place, or adds one in front; `null` or `undefined` removes this activity's
-   * own item (a parent's item with the key stays visible). Ignored once stopped.
+   * own item (a parent's item with the key stays visible). Ignored once stopped; an item or a
+   * new value beyond the W3C Baggage limits is dropped and counted
+   * ({@linkcode Activity.droppedBaggageCount}).
    *
    * @param key The item's key.
    * @param value The new value, or `null`/`undefined` to remove.
@@ -847,14 +1041,25 @@ export class Activity {
    * ```
    */
   setBaggage(key: string, value: string | null | undefined): this {
-    if (this.#endTicks >= 0 || typeof key !== "string") return this;
-    const own = this.#baggage;
-    const at = own === undefined ? -1 : own.findIndex(([k]) => k === key);
+    if (this.#endTicks !== RUNNING || typeof key !== "string") return this;
+    if (value !== null && value !== undefined && typeof value !== "string") return this;
+    const own = this.#baggage ??= { items: [], chars: 0, dropped: 0 };
+    const items = own.items;
+    let at = items.length - 1;
+    while (at >= 0 && items[at]![0] !== key) at--;
+    if (at < 0) {
+      if (value !== null && value !== undefined) addOwnBaggage(own, key, value);
+      return this;
+    }
+    const old = items[at]![1];
     if (value === null || value === undefined) {
-      if (at >= 0) own!.splice(at, 1);
-    } else if (typeof value === "string") {
-      if (at >= 0) own![at] = [key, value];
-      else (this.#baggage ??= []).unshift([key, value]);
+      items.splice(at, 1);
+      own.chars -= key.length + old.length + 1;
+    } else if (own.chars - old.length + value.length > BAGGAGE_MAX_CHARS) {
+      own.dropped++;
+    } else {
+      items[at] = [key, value];
+      own.chars += value.length - old.length;
     }
     return this;
   }
@@ -879,16 +1084,31 @@ export class Activity {
    * ```
    */
   stop(options?: StopOptions): void {
-    if (this.#endTicks >= 0) return;
+    if (this.#endTicks !== RUNNING) return;
     let end: number | undefined;
-    if (options?.endTime !== undefined) end = toTicks(this.#time, options.endTime);
+    if (options !== undefined && options !== null) {
+      let endTime: unknown;
+      try {
+        endTime = options.endTime;
+      } catch (error) {
+        reportUnusable("Activity.stop() option endTime", error);
+      }
+      if (endTime !== undefined) end = toTicks(this.#time, endTime);
+    }
     end ??= nowTicks(this.#time);
-    this.#endTicks = end > this.#startTicks ? end : this.#startTicks + 1;
+    const start = this.#startTicks;
+    if (!(end > start)) {
+      // At least one tick; more for an instant so far from the clock's origin (decades) that
+      // the next tick is not a distinct number.
+      end = start + 1;
+      if (end === start) end = start + Math.abs(start) * Number.EPSILON;
+    }
+    this.#endTicks = end === RUNNING ? end + 1 : end;
     const listeners = this.#listeners;
     for (let i = 0; i < listeners.length; i++) {
       const listener = listeners[i]!;
-      if (listener.activityStopped === undefined) continue;
       try {
+        if (listener.activityStopped === undefined) continue;
         listener.activityStopped(this);
       } catch (error) {
         reporter.report(listener, error, "ActivityListener.activityStopped");
@@ -902,13 +1122,64 @@ export class Activity {
   }
 }
 
+// Options are read once each, inside a guard: one whose getter throws (or a revoked proxy) counts
+// as not given, and is reported once. One reader per option name keeps each property read
+// monomorphic in the name.
+
+function timestampOf(options: AddEventOptions, where: string): unknown {
+  try {
+    return options.timestamp;
+  } catch (error) {
+    reportUnusable(`${where} option timestamp`, error);
+    return undefined;
+  }
+}
+
+function tagsOf(options: AddEventOptions, where: string): unknown {
+  try {
+    return options.tags;
+  } catch (error) {
+    reportUnusable(`${where} option tags`, error);
+    return undefined;
+  }
+}
+
+/** An event's tags as given, as a list; tags that cannot be read are reported once. */
+function eventTags(tags: unknown, where: string): [string, unknown][] {
+  if (tags === undefined) return [];
+  try {
+    return toTagList(tags as Tags, "event");
+  } catch (error) {
+    reportUnusable(`${where} option tags`, error);
+    return [];
+  }
+}
+
+/** An activity's own baggage items (oldest first), their size and what was dropped. */
+interface OwnBaggage {
+  readonly items: [string, string][];
+  /** The characters of `key=value` of the items, in all. */
+  chars: number;
+  dropped: number;
+}
+
+function addOwnBaggage(own: OwnBaggage, key: string, value: string): void {
+  const size = key.length + value.length + 1;
+  if (own.items.length >= BAGGAGE_MAX_ITEMS || own.chars + size > BAGGAGE_MAX_CHARS) {
+    own.dropped++;
+    return;
+  }
+  own.items.push([key, value]);
+  own.chars += size;
+}
+
 const EMPTY: TagList = Object.freeze([]);
 const EMPTY_EVENTS: readonly ActivityEvent[] = Object.freeze([]);
 const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
 
 /** A copy of a link with fewer or shorter tags, and the number of tags dropped. */
-function limitedLink(link: ActivityLink, tags: TagList, dropped: number): ActivityLink {
-  const copy = new ActivityLink(link.context, tags as Tags);
+function limitedLink(context: ActivityContext, tags: TagList, dropped: number): ActivityLink {
+  const copy = new ActivityLink(context, tags as Tags);
   if (dropped > 0) droppedLinkTags.set(copy, dropped);
   return copy;
 }

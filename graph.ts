@@ -47,6 +47,7 @@ import type { ActivityProcessor, ProcessorContext, Resource } from "./provider.t
 import { renderGroups, type TreeRenderOptions } from "./_render.ts";
 import { htmlReport, type HtmlReportOptions } from "./_html.ts";
 import { writeStdout } from "./_stdout.ts";
+import { cleanValue } from "./_tags.ts";
 
 export type { HtmlReportOptions, TreeRenderOptions };
 
@@ -248,7 +249,9 @@ function keyOf(traceId: string, spanId: string): string {
 
 function freezeTags(tags: TagList): TagList {
   return tags.length === 0 ? EMPTY_TAGS : Object.freeze(tags.map(([k, v]) => {
-    const value = Array.isArray(v) ? Object.freeze([...v]) : v;
+    // Arrays copied bounded and dense (cleanValue), so that a holey or huge one costs little.
+    const value = cleanValue(v, Infinity);
+    if (Array.isArray(value)) Object.freeze(value);
     return Object.freeze([k, value] as const);
   }));
 }

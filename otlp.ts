@@ -41,7 +41,7 @@ import type { ActivitySource } from "./source.ts";
 import type { ActivityExporter } from "./exporter.ts";
 import type { Resource } from "./provider.ts";
 import { type ErrorHandler, reportToStderr, safeReport } from "./_report.ts";
-import { escapeControl, safeString } from "./_format.ts";
+import { escapeControl, MAX_ARRAY_ELEMENTS, safeString } from "./_format.ts";
 import { int64Number, ProtoWriter, readFields } from "./_protobuf.ts";
 import { runtimeEnv } from "./_env.ts";
 
@@ -214,13 +214,26 @@ function text(value: string): AnyValue {
   return { kind: "string", value };
 }
 
+// Elements (of arrays, maps and objects, nested ones included) still to encode of the tag value
+// being encoded: a holey `new Array(2 ** 32 - 1)` is a few bytes, its encoding all memory.
+let budget = MAX_ARRAY_ELEMENTS;
+
+/** How many of `length` elements to encode, taken from the budget. */
+function take(length: unknown): number {
+  const n = Math.min(typeof length === "number" && length >= 1 ? Math.floor(length) : 0, budget);
+  budget -= n;
+  return n;
+}
+
 /**
  * Converts a tag value: strings, booleans, integers (as `intValue`, bigints too when they fit
  * in 64 bits), other numbers (as `doubleValue`), byte arrays, arrays and plain objects or
- * maps (nested); `null` and `undefined` are the empty value; anything else (symbols,
- * functions, class instances, cycles, too deep nesting) becomes its string form. Never throws.
+ * maps (nested); `null`, `undefined` and holes are the empty value; anything else (symbols,
+ * functions, class instances, cycles, too deep nesting) becomes its string form. At most
+ * `MAX_ARRAY_ELEMENTS` elements of a value are encoded, nested ones included. Never throws.
  */
 function toAnyValue(value: unknown, stack: unknown[]): AnyValue {
+  if (stack.length === 0) budget = MAX_ARRAY_ELEMENTS; // a new tag value
   switch (typeof value) {
     case "string":
       return text(value);
@@ -255,13 +268,18 @@ function toAnyValue(value: unknown, stack: unknown[]): AnyValue {
     }
     if (Array.isArray(value) || ArrayBuffer.isView(value)) {
       const list = value as ArrayLike<unknown>;
+      const n = take(list.length);
       const out: AnyValue[] = [];
-      for (let i = 0; i < list.length; i++) out.push(toAnyValue(list[i], stack));
+      for (let i = 0; i < n; i++) out.push(toAnyValue(list[i], stack));
       return { kind: "array", value: out };
     }
     if (value instanceof Map) {
+      const n = take(value.size);
       const out: [string, AnyValue][] = [];
-      for (const [k, v] of value) out.push([safeString(k), toAnyValue(v, stack)]);
+      for (const [k, v] of value) {
+        if (out.length === n) break;
+        out.push([safeString(k), toAnyValue(v, stack)]);
+      }
       return { kind: "kvlist", value: out };
     }
     if (value instanceof Date) {
@@ -270,8 +288,10 @@ function toAnyValue(value: unknown, stack: unknown[]): AnyValue {
     const proto = Object.getPrototypeOf(value);
     if (proto === Object.prototype || proto === null) {
       const record = value as Record<string, unknown>;
+      const keys = Object.keys(record);
+      const n = take(keys.length);
       const out: [string, AnyValue][] = [];
-      for (const key of Object.keys(record)) out.push([key, toAnyValue(record[key], stack)]);
+      for (let i = 0; i < n; i++) out.push([keys[i]!, toAnyValue(record[keys[i]!], stack)]);
       return { kind: "kvlist", value: out };
     }
     return text(safeString(value));

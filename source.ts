@@ -27,6 +27,7 @@ import {
   type ActivityLimits,
   createActivity,
   DEFAULT_LIMITS,
+  isActivityObject,
   type TagList,
   type Tags,
 } from "./activity.ts";
@@ -51,6 +52,7 @@ import { toTagList } from "./_tags.ts";
 import { ReportOnce } from "./_report.ts";
 import { safeString } from "./_format.ts";
 import { isPromiseLike } from "./_promise.ts";
+import { reportUnusable } from "./_input.ts";
 
 /**
  * A listener's answer for an activity about to start, as in .NET:
@@ -154,16 +156,21 @@ export interface ActivitySourceOptions {
 /** Options of {@linkcode ActivitySource.startActivity}. */
 export interface StartActivityOptions {
   /**
-   * The activity's kind.
+   * The activity's kind. Any case is accepted (`"Server"`, as .NET's `ActivityKind.Server`,
+   * is `"server"`); an unknown kind is reported once and taken as `"internal"`.
    * @default {"internal"}
    */
   kind?: ActivityKind;
   /**
-   * The parent: a context (for example one extracted from a request) or an activity. When
-   * absent, the parent is the current activity, unless `root` is true.
+   * The parent: a context (for example one extracted from a request), an activity, or a W3C
+   * `traceparent` string (as .NET's `StartActivity(name, kind, parentId)`), which is parsed into
+   * a remote context. When absent (or `null`), the parent is the current activity, unless
+   * `root` is true. A parent that cannot be used (a malformed traceparent, any other value) is
+   * reported once and the activity starts a new trace, as W3C Trace Context asks for a
+   * malformed `traceparent`: it is not attached to the current activity.
    * @default {Activity.current}
    */
-  parent?: ActivityContext | Activity;
+  parent?: ActivityContext | Activity | string;
   /**
    * Start a new trace even when there is a current activity (the guide's fan-out).
    * @default {false}
@@ -190,6 +197,8 @@ const KINDS = new Set<string>(["internal", "server", "client", "producer", "cons
 const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
 // Start tags when none are given: shared, never written (an activity keeps only a list with tags).
 const NO_TAGS = Object.freeze([]) as unknown as [string, unknown][];
+
+const START = "ActivitySource.startActivity()";
 
 const allListeners: ActivityListener[] = [];
 const allSources = new Set<ActivitySource>();
@@ -389,27 +398,83 @@ export class ActivitySource {
     let parentActivity: Activity | undefined;
     let parentContext: ActivityContext | undefined;
     let links: readonly ActivityLink[] = EMPTY_LINKS;
+    let droppedLinks = 0;
     let tags: [string, unknown][] = NO_TAGS;
     let startTicks: number | undefined;
     if (options !== undefined && options !== null) {
-      if (options.kind !== undefined && KINDS.has(options.kind)) kind = options.kind;
-      const parent = options.parent;
-      if (parent instanceof Activity) {
-        parentActivity = parent;
-      } else if (parent instanceof ActivityContext) {
-        parentContext = parent;
-      } else if (options.root !== true) {
-        parentActivity = Activity.current;
+      // Each option is read once, inside a guard: one that cannot be read counts as not given.
+      // The reads are written out: through a helper taking the name they would be megamorphic.
+      let givenKind: StartActivityOptions["kind"];
+      try {
+        givenKind = options.kind;
+      } catch (error) {
+        reportUnusable(`${START} option kind`, error);
       }
-      if (Array.isArray(options.links)) links = options.links;
-      if (options.tags !== undefined) {
+      if (givenKind !== undefined) {
+        kind = KINDS.has(givenKind) ? givenKind : this.#kindOf(givenKind);
+      }
+      let parent: StartActivityOptions["parent"];
+      try {
+        parent = options.parent;
+      } catch (error) {
+        reportUnusable(`${START} option parent`, error);
+      }
+      if (parent === undefined || parent === null) {
+        let root: boolean | undefined;
         try {
-          tags = toTagList(options.tags, "start");
+          root = options.root;
+        } catch (error) {
+          reportUnusable(`${START} option root`, error);
+        }
+        if (root !== true) parentActivity = Activity.current;
+      } else if (isActivityObject(parent)) {
+        parentActivity = parent;
+      } else {
+        parentContext = this.#parentContext(parent);
+      }
+      let givenLinks: StartActivityOptions["links"];
+      try {
+        givenLinks = options.links;
+      } catch (error) {
+        reportUnusable(`${START} option links`, error);
+      }
+      if (givenLinks !== undefined) {
+        const limit = this.#limits.linkCount;
+        try {
+          if (!Array.isArray(givenLinks)) {
+            throw new TypeError(`Cannot read links: expected an array, got ${typeof givenLinks}`);
+          }
+          links = givenLinks;
+          // Samplers and the activity see the links within the limit; the rest is counted.
+          if (links.length > limit) {
+            droppedLinks = links.length - limit;
+            links = links.slice(0, limit);
+          }
+        } catch (error) {
+          links = EMPTY_LINKS;
+          reportUnusable("ActivitySource.startActivity() option links", error);
+        }
+      }
+      let givenTags: StartActivityOptions["tags"];
+      try {
+        givenTags = options.tags;
+      } catch (error) {
+        reportUnusable(`${START} option tags`, error);
+      }
+      if (givenTags !== undefined) {
+        try {
+          tags = toTagList(givenTags, "start");
         } catch (error) {
           reporter.report(this, error, `ActivitySource.startActivity("${name}") tags`);
         }
       }
-      if (options.startTime !== undefined) startTicks = toTicks(this.#time, options.startTime);
+      let startTime: StartActivityOptions["startTime"];
+      try {
+        startTime = options.startTime;
+      } catch (error) {
+        reportUnusable(`${START} option startTime`, error);
+      }
+      if (startTime !== undefined) startTicks = toTicks(this.#time, startTime);
     } else {
       parentActivity = Activity.current;
     }
@@ -469,7 +534,8 @@ export class ActivitySource {
         : undefined;
     }
     if (samplingTags.length > 0) {
-      tags = tags === NO_TAGS ? samplingTags : [...tags, ...samplingTags];
+      const added = checkedPairs(samplingTags);
+      tags = tags === NO_TAGS ? added : [...tags, ...added];
     }
 
     const flags = (parentFlags & TRACE_FLAG_RANDOM_TRACE_ID) |
@@ -488,6 +554,7 @@ export class ActivitySource {
       allData: result >= 2,
       tags: result >= 2 ? tags : NO_TAGS,
       links: result >= 2 ? links : undefined,
+      droppedLinks: result >= 2 ? droppedLinks : 0,
       startTicks: startTicks ?? nowTicks(this.#time),
       time: this.#time,
       limits: this.#limits,
@@ -503,6 +570,61 @@ export class ActivitySource {
       }
     }
     return activity;
+  }
+
+  /** The kind of a kind given in another case, else `"internal"` (reported once). */
+  #kindOf(kind: unknown): ActivityKind {
+    const lower = typeof kind === "string" ? kind.toLowerCase() : undefined;
+    if (lower !== undefined && KINDS.has(lower)) return lower as ActivityKind;
+    reportUnusable(
+      "ActivitySource.startActivity() option kind",
+      new TypeError(
+        `Cannot use kind ${
+          typeof kind === "string" ? JSON.stringify(kind.slice(0, 40)) : typeof kind
+        }: expected one of internal, server, client, producer, consumer; "internal" is used`,
+      ),
+    );
+    return "internal";
+  }
+
+  /**
+   * The context of a parent given as a context or a traceparent string; `undefined` (a new
+   * trace) for anything else, reported once.
+   */
+  #parentContext(parent: unknown): ActivityContext | undefined {
+    let problem: string;
+    try {
+      if (typeof parent === "string") {
+        // parse, not tryParse: its message says what is wrong with the text.
+        return ActivityContext.parse(parent);
+      }
+      if (parent instanceof ActivityContext) {
+        // A context made by the constructor is frozen and checked; anything else made to look
+        // like one is copied through the constructor, which checks it, so that children never
+        // get bad ids.
+        if (
+          Object.isFrozen(parent) && isValidTraceId(parent.traceId) && isValidSpanId(parent.spanId)
+        ) {
+          return parent;
+        }
+        return new ActivityContext(parent.traceId, parent.spanId, {
+          traceFlags: parent.traceFlags,
+          traceState: parent.traceState,
+          isRemote: parent.isRemote,
+        });
+      }
+      problem =
+        `Cannot use parent: expected an Activity, an ActivityContext or a traceparent string, got ${
+          typeof parent === "object" ? "another object" : typeof parent
+        }`;
+    } catch (error) {
+      problem = messageOf(error);
+    }
+    reportUnusable(
+      "ActivitySource.startActivity() option parent",
+      new TypeError(`${problem}; the activity starts a new trace`),
+    );
+    return undefined;
   }
 
   /**
@@ -557,7 +679,13 @@ export class ActivitySource {
     }
     const activity = this.startActivity(name, options);
     if (activity === undefined) {
-      return options?.root === true ? Activity.run(null, () => fn(undefined)) : fn(undefined);
+      let root: boolean | undefined;
+      try {
+        root = options?.root;
+      } catch (error) {
+        reportUnusable(`${START} option root`, error);
+      }
+      return root === true ? Activity.run(null, () => fn(undefined)) : fn(undefined);
     }
     return Activity.run(activity, () => {
       let result: R;
@@ -568,8 +696,16 @@ export class ActivitySource {
         throw error;
       }
       if (isPromiseLike(result)) {
-        // Promise.resolve also covers thenables whose then() returns nothing or throws.
-        return Promise.resolve(result).then(
+        // Promise.resolve also covers thenables whose then() returns nothing or throws; it
+        // throws itself only for a promise whose `constructor` cannot be read, which a
+        // promise's resolve function does not look at.
+        let settled: Promise<unknown>;
+        try {
+          settled = Promise.resolve(result);
+        } catch {
+          settled = new Promise((resolve) => resolve(result));
+        }
+        return settled.then(
           (value) => {
             activity.stop();
             return value;
@@ -633,6 +769,29 @@ function checkedIds(ids: IdGenerator): IdGenerator {
       );
     },
   };
+}
+
+/** The `[key, value]` pairs of a list a sampler wrote to, skipping anything else. */
+function checkedPairs(list: readonly unknown[]): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  try {
+    for (let i = 0; i < list.length; i++) {
+      const pair = list[i];
+      if (Array.isArray(pair) && typeof pair[0] === "string") out.push([pair[0], pair[1]]);
+    }
+  } catch (error) {
+    reportUnusable("ActivityCreationOptions.samplingTags", error);
+  }
+  return out;
+}
+
+/** The message of an error, never throwing. */
+function messageOf(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : safeString(error);
+  } catch {
+    return "[unreadable error]";
+  }
 }
 
 function fail(activity: Activity, error: unknown): void {

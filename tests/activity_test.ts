@@ -412,13 +412,200 @@ Deno.test("Activity.recordException() adds an exception event and leaves the sta
   });
 });
 
-Deno.test("Activity.addEvent() ignores tags of the wrong shape and keeps the event", () => {
-  using s = setup();
-  using a = s.start();
-  a.addEvent("bad", { tags: "x=1" as unknown as Record<string, string> });
-  a.addEvent(5 as unknown as string);
-  assert.deepEqual(a.events.map((e) => [e.name, e.tags]), [["bad", []]]);
-  assert.ok(Object.isFrozen(a.events[0]));
+Deno.test("Activity.addEvent() ignores tags of the wrong shape, keeps the event, and says so once", () => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = setup();
+    using a = s.start();
+    a.addEvent("bad", { tags: "x=1" as unknown as Record<string, string> });
+    a.addEvent("bad again", { tags: 7 as unknown as Record<string, string> });
+    a.addEvent(5 as unknown as string);
+    assert.deepEqual(a.events.map((e) => [e.name, e.tags]), [["bad", []], ["bad again", []]]);
+    assert.ok(Object.isFrozen(a.events[0]));
+    assert.equal(errors.mock.callCount(), 1);
+    assert.match(
+      String(errors.mock.calls[0]?.arguments[0]),
+      /Activity\.addEvent\(\) option tags failed: TypeError: Cannot read event tags/,
+    );
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("Activity.addEvent(), recordException() and stop() read each option once, inside a guard", async (t) => {
+  const clock = new FakeClock();
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = setup({ clock });
+    let reads = 0;
+    const throwing = (what: string) => ({
+      get timestamp(): never {
+        reads++;
+        throw new Error(`${what} timestamp`);
+      },
+      get endTime(): never {
+        reads++;
+        throw new Error(`${what} endTime`);
+      },
+      get tags() {
+        reads++;
+        return { step: 1 };
+      },
+    });
+    await t.step("a throwing timestamp getter: the event is kept at the current time", () => {
+      clock.ms = 3;
+      using a = s.start();
+      reads = 0;
+      a.addEvent("e", throwing("event") as never);
+      a.recordException(new RangeError("r"), throwing("exception") as never);
+      assert.equal(reads, 4); // timestamp and tags, once each, per call
+      assert.deepEqual(a.events.map((e) => [e.name, e.timeUnixNano, e.tags.at(-1)]), [
+        ["e", BigInt(ORIGIN + 3) * 1_000_000n, ["step", 1]],
+        ["exception", BigInt(ORIGIN + 3) * 1_000_000n, ["step", 1]],
+      ]);
+    });
+    await t.step("a throwing endTime getter: the activity stops now and is exported", () => {
+      clock.ms = 4;
+      const a = s.start();
+      clock.ms = 5;
+      reads = 0;
+      a.stop(throwing("stop") as never);
+      assert.equal(reads, 1);
+      assert.equal(a.isStopped, true);
+      assert.equal(a.durationTicks, 10_000);
+      assert.equal(s.exporter.activities.at(-1), a);
+    });
+    await t.step("revoked proxies as options, link, timestamp and tag value", () => {
+      const revoked = () => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        return proxy;
+      };
+      clock.ms = 6;
+      const a = s.start();
+      a.setTag("k", revoked() as never)
+        .addLink(revoked() as never)
+        .addEvent("e", { timestamp: revoked() as never, tags: { v: revoked() as never } })
+        .addEvent("f", revoked() as never)
+        .recordException(revoked(), revoked() as never);
+      a.stop(revoked() as never);
+      assert.deepEqual(a.tags, [["k", "[unreadable value]"]]);
+      assert.deepEqual(a.links, []);
+      assert.deepEqual(a.events.map((e) => [e.name, e.tags]), [
+        ["e", [["v", "[unreadable value]"]]],
+        ["f", []],
+        ["exception", [["exception.type", "object"], ["exception.message", "[unprintable value]"]]],
+      ]);
+      assert.equal(a.isStopped, true);
+    });
+    // Each kind of unusable input is reported, once.
+    const reported = errors.mock.calls.map((c) => String(c.arguments[0]).split(" failed")[0]);
+    assert.equal(new Set(reported).size, reported.length);
+    for (
+      const where of [
+        "Activity.addEvent() option timestamp",
+        "Activity.addLink()",
+        "Activity.recordException() option timestamp",
+        "Activity.stop() option endTime",
+      ]
+    ) {
+      assert.ok(reported.includes(`[@tracelinks/activity] ${where}`), where);
+    }
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("Activity works back-dated: explicit start and end times before the clock's origin", () => {
+  using s = setup(); // the real clock: its origin is this process's start
+  const a = s.source.startActivity("Imported", {
+    startTime: new Date("2020-01-02T03:04:05Z"),
+  })!;
+  assert.equal(a.isStopped, false);
+  a.stop({ endTime: new Date("2020-01-02T03:04:06Z") });
+  assert.equal(a.isStopped, true);
+  assert.equal(a.durationTicks, 10_000_000);
+  assert.equal(a.startTimeUnixNano, BigInt(Date.UTC(2020, 0, 2, 3, 4, 5)) * 1_000_000n);
+  assert.equal(a.endTimeUnixNano, BigInt(Date.UTC(2020, 0, 2, 3, 4, 6)) * 1_000_000n);
+  assert.equal(a.startTime.toISOString(), "2020-01-02T03:04:05.000Z");
+  a.stop();
+  a.setTag("late", 1);
+  assert.deepEqual(a.tags, []);
+  assert.equal(a.durationTicks, 10_000_000);
+  assert.deepEqual(s.exporter.activities, [a]); // exported once
+});
+
+Deno.test("Activity back-dated by decades still stops once with a positive duration", () => {
+  using s = setup({ clock: new FakeClock() }); // origin 2023-10-17
+  // 1969-12-31, 54 years before the origin: ticks are then spaced more than one apart.
+  const early = s.source.startActivity("Early", { startTime: -86_400_000 })!;
+  early.stop({ endTime: -86_400_000 - 5 }); // an end before the start
+  assert.equal(early.isStopped, true);
+  assert.ok(early.durationTicks > 0 && early.durationTicks <= 4, `${early.durationTicks}`);
+  assert.equal(early.startTimeUnixNano, -86_400_000_000_000n);
+  // An end exactly one tick before the origin is a stop like any other.
+  using epoch = setup({ clock: { timeOrigin: 0, now: () => 0 } });
+  const tick = epoch.source.startActivity("Tick", { startTime: -0.0002 })!;
+  tick.stop({ endTime: -0.0001 });
+  tick.stop();
+  assert.equal(tick.isStopped, true);
+  assert.ok(tick.durationTicks >= 1);
+  assert.deepEqual(epoch.exporter.activities, [tick]);
+  const later = s.source.startActivity("Later", { startTime: -86_400_000 })!;
+  later.stop({ endTime: -86_399_000 });
+  assert.equal(later.durationTicks, 10_000_000);
+  assert.deepEqual(s.exporter.activities, [early, later]);
+});
+
+Deno.test("Activity.run() ignores a value that is not an activity, and says so once", () => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = setup();
+    const outer = s.start("Outer");
+    const fake = Object.create(Activity.prototype);
+    const seen = Activity.run(
+      outer,
+      () =>
+        ["not-hex", fake, { traceId: "not-hex", spanId: "x" }, 42].map((x) =>
+          Activity.run(x as never, () => {
+            const child = s.source.startActivity("Child")!;
+            child.stop();
+            return [Activity.current, child.traceId, child.parentSpanId];
+          })
+        ),
+    );
+    for (const [current, traceId, parentSpanId] of seen) {
+      assert.equal(current, outer); // the current activity is unchanged
+      assert.equal(traceId, outer.traceId);
+      assert.equal(parentSpanId, outer.spanId);
+    }
+    outer.stop();
+    assert.equal(errors.mock.callCount(), 1);
+    assert.match(
+      String(errors.mock.calls[0]?.arguments[0]),
+      /Activity\.run\(\) failed: TypeError: Cannot make string current: the callback runs with the current activity unchanged/,
+    );
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("Activity.current = ... throws a TypeError that says what to write instead", () => {
+  for (const value of [null, undefined]) {
+    assert.throws(
+      () => {
+        (Activity as unknown as { current: unknown }).current = value;
+      },
+      {
+        name: "TypeError",
+        message: "Cannot assign Activity.current: the current activity changes only for a " +
+          "callback. Instead of Activity.current = activity, write Activity.run(activity, fn); " +
+          "instead of Activity.current = null, write Activity.run(null, fn) or " +
+          "source.startActivity(name, { root: true })",
+      },
+    );
+  }
+  assert.equal(Activity.current, undefined);
 });
 
 Deno.test("Activity.stop() goes on when a listener throws, and reports it once", () => {

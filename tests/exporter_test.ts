@@ -377,7 +377,7 @@ Deno.test("ConsoleExporter prints tag values of every type", async (t) => {
         "    object: [object Object]",
         `    date: ${String(new Date(0))}`,
         '    mixed: ["Symbol(s)","[unprintable value]","[object Object]",[1,[2]]]',
-        "    proxy: [unprintable array]",
+        "    proxy: [unreadable value]", // its elements cannot be read when it is set
         "",
         "",
       ].join("\n"),
@@ -424,6 +424,35 @@ Deno.test("ConsoleExporter escapes control characters so that a value cannot for
     // Exactly one empty line, at the end.
     assert.equal(record.indexOf("\n\n"), record.length - 2);
   });
+});
+
+Deno.test("ConsoleExporter escapes bidirectional controls so that a value cannot reorder its line", () => {
+  const record = recordOf((a) => {
+    a.displayName = "invoice\u202Efdp.exe";
+    a.setTag("isolates", "a\u2066b\u2067c\u2068d\u2069e")
+      .setTag("embeddings", "\u202Ax\u202By\u202Cz\u202Dw")
+      .setTag("marks", "\u200E\u200F\u061C")
+      .setTag("key\u202E", "v");
+  });
+  const lines = record.split("\n");
+  assert.ok(lines.includes("Activity.DisplayName:        invoice\\u202Efdp.exe"));
+  assert.ok(lines.includes("    isolates: a\\u2066b\\u2067c\\u2068d\\u2069e"));
+  assert.ok(lines.includes("    embeddings: \\u202Ax\\u202By\\u202Cz\\u202Dw"));
+  assert.ok(lines.includes("    marks: \\u200E\\u200F\\u061C"));
+  assert.ok(lines.includes("    key\\u202E: v"));
+  assert.doesNotMatch(record, /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+});
+
+Deno.test("ConsoleExporter prints a holey or huge array bounded", () => {
+  const record = recordOf((a) => {
+    // deno-lint-ignore no-sparse-arrays
+    a.setTag("holes", [1, , 3]);
+  });
+  assert.ok(record.split("\n").includes("    holes: [1,null,3]"));
+  // A value that did not pass through an activity (a resource's) is bounded where printed.
+  const text = formatTagValue(new Array(2 ** 32 - 1));
+  assert.equal(text, `[${Array(65_536).fill("null").join(",")},…4294901759 more]`);
+  assert.equal(formatTagValue([[1, 2], new Array(70_000)]).endsWith(",…4468 more]]"), true);
 });
 
 Deno.test("ConsoleExporter follows the status rules", async (t) => {

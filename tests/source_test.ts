@@ -545,7 +545,9 @@ Deno.test("ActivitySource.startActivity() accepts odd input without throwing", (
       links: [{}, null, lookalike, good] as never,
     })!;
     assert.deepEqual(badLinkItems.links, [good]);
-    assert.equal(errors.mock.callCount(), 1); // the bad tags, reported
+    // Reported once each: the bad tags, links that are not an array, link items that are not
+    // links.
+    assert.equal(errors.mock.callCount(), 3);
   } finally {
     errors.mock.restore();
   }
@@ -616,4 +618,154 @@ Deno.test("ActivitySource.startActiveActivity() rethrows an error whose message 
   );
   assert.equal(seen?.isStopped, true);
   assert.equal(seen?.status, "error");
+});
+
+Deno.test("ActivitySource.startActivity() takes a W3C traceparent string as the parent", async (t) => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = sourceWith(sampling("allDataAndRecorded"));
+    const tp = "00-5ce4d8ad4926ecdd0084681f46fa38d9-8f9e9441f0789f6e-01";
+    await t.step(
+      "a valid one is a remote parent, as .NET's StartActivity(name, kind, parentId)",
+      () => {
+        using outer = s.source.startActivity("Outer")!;
+        using a = Activity.run(outer, () => s.source.startActivity("A", { parent: tp }))!;
+        assert.equal(a.traceId, "5ce4d8ad4926ecdd0084681f46fa38d9");
+        assert.equal(a.parentSpanId, "8f9e9441f0789f6e");
+        assert.equal(a.hasRemoteParent, true);
+        assert.equal(a.parent, undefined);
+        assert.equal(a.traceFlags & 1, 1);
+      },
+    );
+    await t.step("a malformed one starts a new trace, not a child of the current one", () => {
+      using outer = s.source.startActivity("Outer")!;
+      for (const bad of ["not a traceparent", tp.replace("00-", "ff-"), tp.toUpperCase()]) {
+        using a = Activity.run(outer, () => s.source.startActivity("A", { parent: bad }))!;
+        assert.notEqual(a.traceId, outer.traceId);
+        assert.equal(a.parentSpanId, undefined);
+      }
+      assert.equal(errors.mock.callCount(), 1); // reported once
+      assert.match(
+        String(errors.mock.calls[0]?.arguments[0]),
+        /option parent failed: TypeError: Cannot parse traceparent: .*; the activity starts a new trace$/,
+      );
+    });
+    await t.step("anything else that is not an activity or a context is treated the same", () => {
+      using outer = s.source.startActivity("Outer")!;
+      const lookalike = Object.assign(Object.create(ActivityContext.prototype), {
+        traceId: "not-hex",
+        spanId: "x",
+      });
+      for (const bad of [42, {}, lookalike, Object.create(Activity.prototype)]) {
+        using a = Activity.run(outer, () => s.source.startActivity("A", { parent: bad }))!;
+        assert.notEqual(a.traceId, outer.traceId);
+        assert.match(a.traceId, /^[0-9a-f]{32}$/);
+        assert.equal(a.parentSpanId, undefined);
+      }
+      // A context that is not frozen but has valid ids is copied, and kept as a parent.
+      const thawed = Object.assign(Object.create(ActivityContext.prototype), {
+        traceId: REMOTE.traceId,
+        spanId: REMOTE.spanId,
+        traceFlags: 1,
+        isRemote: true,
+      });
+      using child = s.source.startActivity("Child", { parent: thawed })!;
+      assert.equal(child.parentSpanId, REMOTE.spanId);
+      assert.equal(child.hasRemoteParent, true);
+    });
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("ActivitySource.startActivity() takes a kind in any case, and reports an unknown one once", () => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = sourceWith(sampling("allDataAndRecorded"));
+    const kinds = ["Server", "CLIENT", "Producer", "consumer", "Internal", "database", 7];
+    assert.deepEqual(
+      kinds.map((kind) => {
+        using a = s.source.startActivity("A", { kind: kind as never })!;
+        return a.kind;
+      }),
+      ["server", "client", "producer", "consumer", "internal", "internal", "internal"],
+    );
+    assert.equal(errors.mock.callCount(), 1);
+    assert.match(
+      String(errors.mock.calls[0]?.arguments[0]),
+      /option kind failed: TypeError: Cannot use kind "database": expected one of internal, server, client, producer, consumer; "internal" is used/,
+    );
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("ActivitySource.startActivity() reads each option once and treats a throwing one as not given", () => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    using s = sourceWith(sampling("allDataAndRecorded"));
+    using outer = s.source.startActivity("Outer")!;
+    const reads: string[] = [];
+    const options = new Proxy({ kind: "server", tags: { k: 1 } }, {
+      get(target, key) {
+        reads.push(String(key));
+        if (key === "parent" || key === "startTime") throw new Error(`no ${String(key)}`);
+        return Reflect.get(target, key);
+      },
+    });
+    using a = Activity.run(outer, () => s.source.startActivity("A", options as never))!;
+    assert.deepEqual(reads.sort(), ["kind", "links", "parent", "root", "startTime", "tags"]);
+    assert.equal(a.kind, "server");
+    assert.deepEqual(a.tags, [["k", 1]]);
+    assert.equal(a.parentSpanId, outer.spanId); // an unreadable parent: the current activity
+    // Reported once per option (the parent option may have been reported by another test).
+    const reported = errors.mock.calls.map((c) => String(c.arguments[0]));
+    assert.ok(
+      reported.includes(
+        "[@tracelinks/activity] ActivitySource.startActivity() option startTime failed: Error: no startTime",
+      ),
+    );
+    assert.ok(reported.every((line) => /option (parent|startTime) failed/.test(line)));
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("ActivitySource.startActiveActivity() stops the activity when the result's `then` throws", async () => {
+  using s = sourceWith(sampling("allDataAndRecorded"));
+  let inside: Activity | undefined;
+  const result = {
+    get then(): never {
+      throw new Error("no then for you");
+    },
+  };
+  const returned = s.source.startActiveActivity("A", (a) => {
+    inside = a;
+    return result;
+  });
+  // As `await result` would, the returned promise rejects with the getter's error.
+  await assert.rejects(returned as unknown as Promise<unknown>, { message: "no then for you" });
+  assert.equal(inside?.isStopped, true);
+  assert.equal(inside?.status, "error");
+  assert.equal(inside?.events[0]?.name, "exception");
+});
+
+Deno.test("ActivitySource.startActiveActivity() stops the activity when a promise's constructor cannot be read", async () => {
+  using s = sourceWith(sampling("allDataAndRecorded"));
+  let inside: Activity | undefined;
+  const promise = Promise.resolve(5);
+  Object.defineProperty(promise, "constructor", {
+    get(): never {
+      throw new Error("no constructor for you");
+    },
+  });
+  const returned = s.source.startActiveActivity("A", (a) => {
+    inside = a;
+    return promise;
+  });
+  assert.equal(inside?.isStopped, false);
+  // As `await promise` would, the returned promise rejects with the getter's error.
+  await assert.rejects(returned, { message: "no constructor for you" });
+  assert.equal(inside?.isStopped, true);
+  assert.equal(inside?.status, "error");
 });
