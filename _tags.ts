@@ -18,6 +18,17 @@ export function toTagList(tags: Tags | undefined, what: string): [string, unknow
       if (!Array.isArray(pair) || typeof pair[0] !== "string") {
         throw new TypeError(`Cannot read ${what} tags: each entry must be a [string, value] pair`);
       }
+      if (out.length === MAX_TAG_ENTRIES) {
+        // An endless or enormous iterable: keep what was read, so the work stays bounded.
+        reporter.report(
+          ENTRIES_CUT,
+          new RangeError(
+            `Cannot read more than ${MAX_TAG_ENTRIES} ${what} tags from one iterable: the rest are ignored`,
+          ),
+          "Tags",
+        );
+        break;
+      }
       out.push([pair[0], pair[1]]);
     }
     return out;
@@ -27,6 +38,10 @@ export function toTagList(tags: Tags | undefined, what: string): [string, unknow
   }
   return out;
 }
+
+/** The most `[key, value]` pairs read from one iterable of tags. */
+export const MAX_TAG_ENTRIES = 1 << 20;
+const ENTRIES_CUT = {};
 
 /** Arrays nested deeper than this are kept as the text `[Array]`. */
 const MAX_ARRAY_DEPTH = 16;

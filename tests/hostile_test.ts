@@ -16,6 +16,7 @@ import {
   Resource,
 } from "../mod.ts";
 import { encodeOtlpTraces } from "../otlp.ts";
+import { MAX_TAG_ENTRIES } from "../_tags.ts";
 
 function revoked(): object {
   const { proxy, revoke } = Proxy.revocable({}, {});
@@ -236,6 +237,30 @@ Deno.test("ActivitySource.startActivity() never throws on hostile options", asyn
       assert.ok(seen?.isStopped, what);
     }
     assert.equal(exporter.activities.length, hostileValues.length * 8);
+  } finally {
+    errors.mock.restore();
+  }
+});
+
+Deno.test("ActivitySource.startActivity() reads a bounded number of tags from an endless iterable", () => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    const exporter = new InMemoryExporter();
+    using _provider = createTracerProviderBuilder().addSource("EndlessTags")
+      .setLimits({ tagCount: 10 }).addInMemoryExporter(exporter).build();
+    const source = new ActivitySource("EndlessTags");
+    let read = 0;
+    const endless = (function* (): Generator<[string, number]> {
+      for (;;) yield [`k${read}`, read++];
+    })();
+    const activity = source.startActivity("Endless", { tags: endless });
+    activity?.stop();
+    assert.equal(read, MAX_TAG_ENTRIES + 1);
+    assert.equal(activity?.tags.length, 10);
+    assert.equal(activity?.droppedTagCount, MAX_TAG_ENTRIES - 10);
+    assert.ok(
+      errors.mock.calls.some((call) => String(call.arguments[0]).includes("the rest are ignored")),
+    );
   } finally {
     errors.mock.restore();
   }
