@@ -22,7 +22,7 @@
  */
 
 import type { Activity, ActivityKind, TagList } from "./activity.ts";
-import type { Resource } from "./provider.ts";
+import type { ProcessorContext, Resource } from "./provider.ts";
 import { TRACE_FLAG_RANDOM_TRACE_ID, TRACE_FLAG_RECORDED } from "./ids.ts";
 import {
   escapeControl,
@@ -49,6 +49,11 @@ export interface ActivityExporter {
   forceFlush?(): void | Promise<void>;
   /** Flushes and releases the exporter; it receives nothing afterwards. */
   shutdown?(): void | Promise<void>;
+  /**
+   * Called by the processor the exporter is added to, when the provider is built: the
+   * provider's resource and error handler, where the exporter's own reports should go.
+   */
+  register?(context: ProcessorContext): void;
 }
 
 /** Options of {@linkcode ConsoleExporter} and {@linkcode formatConsoleRecord}. */

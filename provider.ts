@@ -45,8 +45,14 @@ import {
 } from "./exporter.ts";
 import { toTagList } from "./_tags.ts";
 import {
+  addDiagnosticHandler,
   type ErrorHandler,
   exporterName,
+  filterReports,
+  LOG_LEVELS,
+  type LogLevel,
+  removeDiagnosticHandler,
+  type ReportLevel,
   ReportOnce,
   reportToStderr,
   safeReport,
@@ -56,8 +62,19 @@ import { type EnvironmentSource, readEnvConfig, runtimeEnv, toEnvReader } from "
 import type { OtlpExporterOptions } from "./otlp.ts";
 import { OtlpExporterLoader } from "./_lazy_otlp.ts";
 import { isPromiseLike } from "./_promise.ts";
+import { checkTimeoutMillis, settlesWithin, timeoutOption, unrefTimer } from "./_timers.ts";
+import { offProgramExit, onProgramExit } from "./_exit.ts";
 
-export type { EnvironmentSource, ErrorHandler };
+export type { EnvironmentSource, ErrorHandler, LogLevel, ReportLevel };
+
+/** The default of {@linkcode TracerProviderOptions.flushTimeoutMillis}, OpenTelemetry's 30 s. */
+const DEFAULT_FLUSH_TIMEOUT = 30_000;
+
+/** How much longer than its processors the provider waits before it stops waiting for them. */
+const FLUSH_GRACE = 100;
+
+/** How long after it is built a provider in debug mode checks that a source matched. */
+const SOURCE_CHECK_DELAY = 5_000;
 
 /**
  * What produced the telemetry: attributes such as `service.name`, printed at the end of each
@@ -116,12 +133,23 @@ export class Resource {
   }
 }
 
-/** What a provider gives its processors when it is built. */
+/** What a provider gives its processors (and they their exporters) when it is built. */
 export interface ProcessorContext {
   /** The provider's resource. */
   readonly resource: Resource;
-  /** Where failures are reported. */
+  /** Where failures and warnings are reported: the provider's error handler. */
   readonly reportError: ErrorHandler;
+}
+
+/** Options of `forceFlush` and `shutdown` (of providers and processors). */
+export interface FlushOptions {
+  /**
+   * Milliseconds to wait at most, from 0 to 2147483647, or `Infinity` for no limit. When the
+   * time has passed the call resolves: a flush leaves what is still pending queued, a
+   * shutdown gives it up and counts it as dropped; either reports it once.
+   * @default {the provider's flushTimeoutMillis (30000); for a processor used alone, Infinity}
+   */
+  timeoutMillis?: number;
 }
 
 /**
@@ -135,10 +163,15 @@ export interface ActivityProcessor {
   onStart?(activity: Activity): void;
   /** Called when an activity stops. */
   onEnd(activity: Activity): void;
-  /** Exports whatever is pending. */
-  forceFlush?(): void | Promise<void>;
-  /** Exports whatever is pending and releases the exporter. */
-  shutdown?(): void | Promise<void>;
+  /** Exports whatever is pending, within `options.timeoutMillis` when given. */
+  forceFlush?(options?: FlushOptions): void | Promise<void>;
+  /** Exports whatever is pending and releases the exporter, within `options.timeoutMillis`. */
+  shutdown?(options?: FlushOptions): void | Promise<void>;
+  /**
+   * Activities handed over and neither exported nor dropped yet, when the processor can tell;
+   * the provider reports them if the program exits while they wait.
+   */
+  readonly pendingCount?: number;
 }
 
 /**
@@ -164,6 +197,7 @@ export class SimpleProcessor implements ActivityProcessor {
   #resource: Resource = Resource.empty;
   #reporter: ReportOnce = new ReportOnce();
   readonly #pending = new Set<Promise<void>>();
+  readonly #gaveUpParty = {};
   #failed = 0;
   #shutdown: Promise<void> | undefined;
 
@@ -187,14 +221,20 @@ export class SimpleProcessor implements ActivityProcessor {
     return this.#failed;
   }
 
+  /** Exports under way (one activity each). */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
   /**
-   * Takes the provider's resource and error handler.
+   * Takes the provider's resource and error handler, and passes them on to the exporter.
    *
    * @param context The provider's context.
    */
   register(context: ProcessorContext): void {
     this.#resource = context.resource;
     this.#reporter = new ReportOnce(context.reportError);
+    registerExporter(this.#exporter, context, this.#reporter);
   }
 
   /**
@@ -230,35 +270,82 @@ export class SimpleProcessor implements ActivityProcessor {
     this.#reporter.report(this.#exporter, error, `Exporter ${exporterName(this.#exporter)}`);
   }
 
-  /**
-   * Waits for exports under way, then flushes the exporter.
-   *
-   * @returns A promise that settles when done; it never rejects.
-   */
-  async forceFlush(): Promise<void> {
-    await Promise.all(this.#pending);
+  async #call(method: "forceFlush" | "shutdown"): Promise<void> {
     try {
-      await this.#exporter.forceFlush?.();
+      await this.#exporter[method]?.();
     } catch (error) {
       this.#fail(error);
     }
   }
 
   /**
-   * Flushes, then shuts the exporter down; later activities are not exported. Calling it again
-   * returns the same promise.
+   * Waits for exports under way, then flushes the exporter; with `timeoutMillis`, stops
+   * waiting when that time has passed and reports once how many exports are still under way.
    *
+   * @param options `timeoutMillis`: how long to wait at most (default: no limit).
    * @returns A promise that settles when done; it never rejects.
+   * @throws {TypeError} When `options` or `timeoutMillis` has the wrong type.
+   * @throws {RangeError} When `timeoutMillis` is negative.
    */
-  shutdown(): Promise<void> {
-    return this.#shutdown ??= (async () => {
-      await this.forceFlush();
-      try {
-        await this.#exporter.shutdown?.();
-      } catch (error) {
-        this.#fail(error);
-      }
-    })();
+  forceFlush(options?: FlushOptions): Promise<void> {
+    const timeout = timeoutOption(options, Infinity, "Cannot flush SimpleProcessor");
+    return this.#bounded("forceFlush", timeout);
+  }
+
+  /** Waits for the exports under way, then calls the exporter, at most `timeout` ms. */
+  async #bounded(method: "forceFlush" | "shutdown", timeout: number): Promise<void> {
+    const work = Promise.all(this.#pending).then(async () => {
+      await this.#call("forceFlush");
+      if (method === "shutdown") await this.#call("shutdown");
+    });
+    if (await settlesWithin(work, timeout)) return;
+    const pending = this.#pending.size;
+    const what = method === "forceFlush" ? "Flush" : "Shutdown";
+    const message = pending === 0
+      ? `${what} gave up after ${timeout} ms waiting for exporter ${
+        exporterName(this.#exporter)
+      } to ${method === "forceFlush" ? "flush" : "shut down"}`
+      : method === "forceFlush"
+      ? `${what} gave up after ${timeout} ms: ${pending} exports are still under way`
+      : `${what} gave up after ${timeout} ms: ${pending} exports still under way are abandoned`;
+    this.#reporter.report(
+      this.#gaveUpParty,
+      new Error(message),
+      `SimpleProcessor.${method}`,
+      method === "shutdown" && pending > 0 ? "error" : "warn",
+    );
+  }
+
+  /**
+   * Flushes, then shuts the exporter down; later activities are not exported. With
+   * `timeoutMillis`, gives up when that time has passed and reports how many exports were
+   * still under way. Calling it again returns the same promise.
+   *
+   * @param options `timeoutMillis`: how long to wait at most (default: no limit).
+   * @returns A promise that settles when done; it never rejects.
+   * @throws {TypeError} When `options` or `timeoutMillis` has the wrong type.
+   * @throws {RangeError} When `timeoutMillis` is negative.
+   */
+  shutdown(options?: FlushOptions): Promise<void> {
+    if (this.#shutdown !== undefined) return this.#shutdown;
+    const timeout = timeoutOption(options, Infinity, "Cannot shut down SimpleProcessor");
+    return this.#shutdown = this.#bounded("shutdown", timeout);
+  }
+}
+
+/**
+ * Gives an exporter that wants them (the OTLP exporter does) the provider's resource and error
+ * handler, so that what it reports goes where the provider's reports go.
+ */
+export function registerExporter(
+  exporter: ActivityExporter,
+  context: ProcessorContext,
+  reporter: ReportOnce,
+): void {
+  try {
+    exporter.register?.(context);
+  } catch (error) {
+    reporter.report(exporter, error, `Exporter ${exporterName(exporter)}.register`);
   }
 }
 
@@ -291,10 +378,25 @@ export interface TracerProviderOptions {
    */
   limits?: Partial<ActivityLimits>;
   /**
-   * Receives failures of processors and exporters (each failing party once).
+   * Receives failures of processors and exporters (each failing party once), warnings, and
+   * debug notes when `logLevel` is `"debug"`.
    * @default {a line on stderr}
    */
   onError?: ErrorHandler;
+  /**
+   * How long {@linkcode TracerProvider.forceFlush} and {@linkcode TracerProvider.shutdown}
+   * wait at most, in milliseconds (0 to 2147483647, or `Infinity` for no limit), unless a call
+   * gives its own `timeoutMillis`. It also bounds the flush when the program ends without
+   * `shutdown()`.
+   * @default {30000}
+   */
+  flushTimeoutMillis?: number;
+  /**
+   * Which reports reach `onError`: `"none"`, `"error"`, `"warn"`, `"info"` (errors and
+   * warnings) or `"debug"` (also notes such as a provider whose sources matched nothing).
+   * @default {"info"}
+   */
+  logLevel?: LogLevel;
 }
 
 function wildcardPattern(names: readonly string[]): RegExp | undefined {
@@ -355,7 +457,15 @@ export class TracerProvider {
   readonly #onError: ErrorHandler;
   readonly #reporter: ReportOnce;
   readonly #registration: ListenerRegistration;
+  readonly #flushTimeout: number;
+  readonly #stuck = new WeakSet<ActivityProcessor>();
+  readonly #exitHooks = { beforeExit: () => this.#beforeExit(), exit: () => this.#exit() };
   #shutdown: Promise<void> | undefined;
+  #ended = false;
+  // Debug mode only: whether a source matched, and the names of some that did not.
+  #sourceCheck:
+    | { timer: unknown; matched: boolean; seen: string[]; names: readonly string[] }
+    | undefined;
 
   /**
    * Makes a provider and starts listening.
@@ -392,10 +502,22 @@ export class TracerProvider {
     if (!(resource instanceof Resource)) {
       throw new TypeError("Cannot build TracerProvider: resource must be a Resource");
     }
-    const onError = options.onError ?? reportToStderr;
-    if (typeof onError !== "function") {
+    const given = options.onError ?? reportToStderr;
+    if (typeof given !== "function") {
       throw new TypeError("Cannot build TracerProvider: onError must be a function");
     }
+    const logLevel = options.logLevel ?? "info";
+    if (!LOG_LEVELS.includes(logLevel)) {
+      throw new TypeError(
+        `Cannot build TracerProvider: logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${
+          String(logLevel)
+        }`,
+      );
+    }
+    this.#flushTimeout = options.flushTimeoutMillis === undefined
+      ? DEFAULT_FLUSH_TIMEOUT
+      : checkTimeoutMillis(options.flushTimeoutMillis, "Cannot build TracerProvider");
+    const onError = filterReports(given, logLevel);
     const limits = options.limits === undefined ? undefined : checkLimits(options.limits);
     this.#pattern = wildcardPattern(sources);
     this.#processors = Object.freeze([...processors]);
@@ -410,8 +532,9 @@ export class TracerProvider {
         this.#reporter.report(processor, error, "ActivityProcessor.register");
       }
     }
+    if (logLevel === "debug") this.#startSourceCheck(sources);
     const listener: ActivityListener = {
-      shouldListenTo: (source) => this.#pattern?.test(source.name) ?? false,
+      shouldListenTo: (source) => this.#listensTo(source),
       sample: (creation) => this.#sample(creation),
       activityStarted: (activity) => this.#started(activity),
       activityStopped: (activity) => this.#stopped(activity),
@@ -419,6 +542,71 @@ export class TracerProvider {
       limits: limits ?? DEFAULT_LIMITS,
     };
     this.#registration = ActivitySource.addActivityListener(listener);
+    addDiagnosticHandler(onError);
+    onProgramExit(this.#exitHooks);
+  }
+
+  #listensTo(source: ActivitySource): boolean {
+    const listens = this.#pattern?.test(source.name) ?? false;
+    const check = this.#sourceCheck;
+    if (check !== undefined) {
+      if (listens) check.matched = true;
+      else if (check.seen.length < 10) check.seen.push(source.name);
+    }
+    return listens;
+  }
+
+  /** Debug mode: says when the provider listens to nothing, at once or after a few seconds. */
+  #startSourceCheck(sources: readonly string[]): void {
+    if (sources.length === 0) {
+      safeReport(
+        this.#onError,
+        new Error(
+          "The provider listens to no source, so it records nothing: add sources with addSource(name)",
+        ),
+        "TracerProvider",
+        "debug",
+      );
+      return;
+    }
+    const check = {
+      timer: undefined as unknown,
+      matched: false,
+      seen: [] as string[],
+      names: sources,
+    };
+    this.#sourceCheck = check;
+    try {
+      check.timer = globalThis.setTimeout(() => this.#endSourceCheck(), SOURCE_CHECK_DELAY);
+      unrefTimer(check.timer);
+    } catch {
+      // Without a timer, the check runs at shutdown only.
+    }
+  }
+
+  #endSourceCheck(): void {
+    const check = this.#sourceCheck;
+    if (check === undefined) return;
+    this.#sourceCheck = undefined;
+    try {
+      globalThis.clearTimeout(check.timer as number);
+    } catch {
+      // Already fired.
+    }
+    if (check.matched) return;
+    const patterns = check.names.map((n) => JSON.stringify(n)).join(", ");
+    safeReport(
+      this.#onError,
+      new Error(
+        `No source matched the provider's sources (${patterns}) in its first ${
+          SOURCE_CHECK_DELAY / 1000
+        } s, so it has recorded nothing; sources made: ${
+          check.seen.length === 0 ? "none" : check.seen.map((n) => JSON.stringify(n)).join(", ")
+        }`,
+      ),
+      "TracerProvider",
+      "debug",
+    );
   }
 
   /** The provider's resource. */
@@ -498,40 +686,140 @@ export class TracerProvider {
   }
 
   /**
-   * Asks every processor to export what it holds.
-   *
-   * @returns A promise that settles when all processors are done; it never rejects.
+   * How long {@linkcode TracerProvider.forceFlush} and {@linkcode TracerProvider.shutdown}
+   * wait at most unless told otherwise, in milliseconds.
    */
-  async forceFlush(): Promise<void> {
-    await Promise.all(this.#processors.map(async (processor) => {
-      try {
-        await processor.forceFlush?.();
-      } catch (error) {
-        this.#reporter.report(processor, error, "ActivityProcessor.forceFlush");
-      }
-    }));
+  get flushTimeoutMillis(): number {
+    return this.#flushTimeout;
+  }
+
+  /**
+   * Asks every processor to export what it holds, and waits at most `timeoutMillis` (the
+   * provider's `flushTimeoutMillis`, 30 s by default). When the time has passed it resolves;
+   * what is still waiting stays queued and is reported once.
+   *
+   * @param options `timeoutMillis`: how long to wait at most (`Infinity`: no limit).
+   * @returns A promise that settles when all processors are done or the time has passed; it
+   * never rejects.
+   * @throws {TypeError} When `options` or `timeoutMillis` has the wrong type.
+   * @throws {RangeError} When `timeoutMillis` is negative.
+   *
+   * @example Flush with a deadline
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * const reports: string[] = [];
+   * await using provider = createTracerProviderBuilder()
+   *   .addSource("App")
+   *   .addBatchExporter({ export: () => new Promise<void>(() => {}) }) // never answers
+   *   .setErrorHandler((error, where) => reports.push(where))
+   *   .build();
+   * new ActivitySource("App").startActivity("Work")?.stop();
+   * await provider.forceFlush({ timeoutMillis: 10 });
+   * assert.deepEqual(reports, ["BatchProcessor.forceFlush"]);
+   * await provider.shutdown({ timeoutMillis: 10 }); // gives the activity up, counted as dropped
+   * ```
+   */
+  forceFlush(options?: FlushOptions): Promise<void> {
+    const timeout = timeoutOption(options, this.#flushTimeout, "Cannot flush TracerProvider");
+    return this.#each("forceFlush", timeout);
   }
 
   /**
    * Stops listening, then shuts every processor down, which exports everything stopped before
-   * this call. An activity still running is handed to the processors when it stops; a
-   * {@linkcode BatchProcessor} counts it as dropped (`afterShutdown`). Calling it again returns
-   * the same promise.
+   * this call; waits at most `timeoutMillis` (the provider's `flushTimeoutMillis`, 30 s by
+   * default). When the time has passed it resolves, and what was not exported is counted as
+   * dropped (a {@linkcode BatchProcessor}'s `droppedByReason.abandoned`) and reported once.
+   * An activity still running is handed to the processors when it stops; a batch processor
+   * counts it as dropped (`afterShutdown`). Calling it again returns the same promise.
    *
-   * @returns A promise that settles when done; it never rejects.
+   * @param options `timeoutMillis`: how long to wait at most (`Infinity`: no limit).
+   * @returns A promise that settles when done or when the time has passed; it never rejects.
+   * @throws {TypeError} When `options` or `timeoutMillis` has the wrong type.
+   * @throws {RangeError} When `timeoutMillis` is negative.
    */
-  shutdown(): Promise<void> {
+  shutdown(options?: FlushOptions): Promise<void> {
     if (this.#shutdown !== undefined) return this.#shutdown;
+    const timeout = timeoutOption(options, this.#flushTimeout, "Cannot shut down TracerProvider");
     this.#registration.remove();
-    const done = Promise.all(this.#processors.map(async (processor) => {
-      try {
-        await processor.shutdown?.();
-      } catch (error) {
-        this.#reporter.report(processor, error, "ActivityProcessor.shutdown");
-      }
-    })).then(() => {});
+    this.#endSourceCheck();
+    const done = this.#each("shutdown", timeout).then(() => {
+      this.#ended = true;
+      offProgramExit(this.#exitHooks);
+      removeDiagnosticHandler(this.#onError);
+    });
     this.#shutdown = done;
     return done;
+  }
+
+  /** Calls `method` on every processor, waiting at most `timeout` ms for them all. */
+  async #each(method: "forceFlush" | "shutdown", timeout: number): Promise<void> {
+    const unfinished = new Set<ActivityProcessor>();
+    const calls = this.#processors.map(async (processor) => {
+      unfinished.add(processor);
+      try {
+        // The processor gets the same time: it gives up (and counts what it drops) itself.
+        await processor[method]?.({ timeoutMillis: timeout });
+      } catch (error) {
+        this.#reporter.report(processor, error, `ActivityProcessor.${method}`);
+      } finally {
+        unfinished.delete(processor);
+      }
+    });
+    // A little later than the processors, whose own give-up (and count) comes first.
+    const grace = timeout === Infinity ? timeout : timeout + FLUSH_GRACE;
+    if (await settlesWithin(Promise.all(calls), grace)) return;
+    // Processors that do not take a timeout: the provider stops waiting for them.
+    for (const processor of unfinished) {
+      if (this.#stuck.has(processor)) continue;
+      this.#stuck.add(processor);
+      safeReport(
+        this.#onError,
+        new Error(
+          `${
+            exporterName(processor)
+          }.${method}() did not finish within ${timeout} ms; the provider no longer waits for it`,
+        ),
+        `TracerProvider.${method}`,
+        method === "shutdown" ? "error" : "warn",
+      );
+    }
+  }
+
+  /** The program has nothing left to do: shut down, which keeps it alive until done. */
+  #beforeExit(): Promise<void> | undefined {
+    return this.#shutdown === undefined ? this.shutdown() : undefined;
+  }
+
+  /**
+   * The program ends now (`Deno.exit()`, `process.exit()`, or a shutdown still under way):
+   * what synchronous exporters can take is exported, the rest is reported as lost.
+   */
+  #exit(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#shutdown === undefined) this.shutdown().catch(() => {});
+    let pending = 0;
+    for (const processor of this.#processors) {
+      try {
+        const count = processor.pendingCount;
+        if (typeof count === "number" && count > 0) pending += count;
+      } catch {
+        // A processor that cannot tell.
+      }
+    }
+    if (pending === 0) return;
+    safeReport(
+      this.#onError,
+      new Error(
+        `The program ended with ${pending} ${
+          pending === 1 ? "activity" : "activities"
+        } not exported yet, which are lost: await provider.shutdown() (or use await using) before it ends`,
+      ),
+      "TracerProvider",
+      "error",
+    );
   }
 
   /**
@@ -560,6 +848,8 @@ export class TracerProviderBuilder {
   #limits: Partial<ActivityLimits> | undefined;
   #onError: ErrorHandler | undefined;
   #environment: EnvironmentSource | false | undefined;
+  #flushTimeout: number | undefined;
+  #logLevel: LogLevel | undefined;
 
   /**
    * Listens to sources by name; `*` matches any run of characters, `?` one, case is ignored.
@@ -812,9 +1102,11 @@ export class TracerProviderBuilder {
   }
 
   /**
-   * Sets where failures of processors and exporters are reported (default: stderr).
+   * Sets where the provider's reports go (default: stderr): failures of processors and
+   * exporters (`level` `"error"`), warnings such as an ignored environment variable
+   * (`"warn"`), and debug notes when the log level is `"debug"`.
    *
-   * @param handler Receives the error and what failed.
+   * @param handler Receives the error, what it concerns, and its level.
    * @returns The builder.
    * @throws {TypeError} When it is not a function.
    */
@@ -823,6 +1115,49 @@ export class TracerProviderBuilder {
       throw new TypeError("Cannot set error handler: expected a function");
     }
     this.#onError = handler;
+    return this;
+  }
+
+  /**
+   * Sets how long `forceFlush()` and `shutdown()` of the provider wait at most (default
+   * 30 s, as OpenTelemetry's); after that they resolve, and a shutdown counts what it gave up
+   * as dropped. It also bounds the flush when the program ends without `shutdown()`.
+   *
+   * @param millis Milliseconds from 0 to 2147483647, or `Infinity` for no limit.
+   * @returns The builder.
+   * @throws {TypeError} When it is not a number.
+   * @throws {RangeError} When it is out of range.
+   *
+   * @example
+   * ```ts
+   * import { createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * await using provider = createTracerProviderBuilder().setFlushTimeout(5000).build();
+   * assert.equal(provider.flushTimeoutMillis, 5000);
+   * ```
+   */
+  setFlushTimeout(millis: number): this {
+    this.#flushTimeout = checkTimeoutMillis(millis, "Cannot set flush timeout");
+    return this;
+  }
+
+  /**
+   * Sets which reports reach the error handler: `"none"`, `"error"`, `"warn"`, `"info"`
+   * (errors and warnings, the default) or `"debug"` (also notes such as a provider whose
+   * sources matched nothing). Wins over `OTEL_LOG_LEVEL`.
+   *
+   * @param level The level.
+   * @returns The builder.
+   * @throws {TypeError} When it is not one of those.
+   */
+  setLogLevel(level: LogLevel): this {
+    if (!LOG_LEVELS.includes(level)) {
+      throw new TypeError(
+        `Cannot set log level: expected one of ${LOG_LEVELS.join(", ")}, got ${String(level)}`,
+      );
+    }
+    this.#logLevel = level;
     return this;
   }
 
@@ -837,14 +1172,29 @@ export class TracerProviderBuilder {
    * the option and the value.
    */
   build(): TracerProvider {
+    const warnings: [string, Error][] = [];
     const onError = this.#onError ?? reportToStderr;
     const env = this.#environment === false ? undefined : readEnvConfig(
       this.#environment === undefined ? runtimeEnv : toEnvReader(this.#environment),
-      (name, error) => safeReport(onError, error, `Environment variable ${name}`),
+      (name, error) => warnings.push([name, error]),
     );
+    const logLevel = this.#logLevel ?? env?.logLevel ?? "info";
+    // Warnings of the environment pass the same level filter as the provider's reports.
+    const report = filterReports(onError, logLevel);
+    for (const [name, error] of warnings) {
+      safeReport(report, error, `Environment variable ${name}`, "warn");
+    }
     const processors = this.#processors.map((entry) =>
-      entry instanceof DeferredBatch ? entry.make(env?.batch, onError) : entry
+      entry instanceof DeferredBatch ? entry.make(env?.batch, report) : entry
     );
+    if (env?.disabled === true) {
+      safeReport(
+        report,
+        new Error("OTEL_SDK_DISABLED is true: the provider listens to no source"),
+        "Environment variable OTEL_SDK_DISABLED",
+        "debug",
+      );
+    }
     const options: TracerProviderOptions = {
       sources: env?.disabled === true ? [] : this.#sources,
       processors,
@@ -859,6 +1209,8 @@ export class TracerProviderBuilder {
       : { ...env.limits, ...withoutUndefined(this.#limits) };
     if (limits !== undefined) options.limits = limits;
     if (this.#onError !== undefined) options.onError = this.#onError;
+    if (this.#flushTimeout !== undefined) options.flushTimeoutMillis = this.#flushTimeout;
+    options.logLevel = logLevel;
     return new TracerProvider(options);
   }
 }
@@ -896,6 +1248,7 @@ class DeferredBatch {
         `Environment variable ${
           batchFromEnv ? "OTEL_BSP_MAX_EXPORT_BATCH_SIZE" : "OTEL_BSP_MAX_QUEUE_SIZE"
         }`,
+        "warn",
       );
       options.maxExportBatchSize = queue;
     }

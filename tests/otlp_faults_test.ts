@@ -5,6 +5,7 @@
 // without net permission; run them with `deno task test:net`.
 
 import assert from "node:assert/strict";
+import { mock } from "node:test";
 import { type Activity, ActivitySource, createTracerProviderBuilder } from "../mod.ts";
 import { InMemoryExporter, Resource } from "../mod.ts";
 import {
@@ -606,4 +607,128 @@ Deno.test("OtlpExporter honours a Retry-After HTTP date in the past as retry now
   await otlp.export(activities(1), Resource.empty);
   assert.equal(calls, 2);
   assert.equal(otlp.deliveredCount, 1);
+});
+
+Deno.test("addOtlpExporter() sends every report to the provider's handler, naming OtlpExporter", async () => {
+  const reports: [string, string, string | undefined][] = [];
+  const stderr = mock.method(console, "error", () => {});
+  try {
+    const provider = createTracerProviderBuilder()
+      .addSource("Handled")
+      .setErrorHandler((e, where, level) => reports.push([where, (e as Error).message, level]))
+      .addOtlpExporter({
+        env: (name) => name === "OTEL_EXPORTER_OTLP_PROTOCOL" ? "grpc" : undefined,
+        fetch: () => Promise.resolve(new Response("bad span", { status: 400 })),
+      })
+      .build();
+    const source = new ActivitySource("Handled");
+    for (let i = 0; i < 3; i++) source.startActivity(`Op ${i}`)?.stop();
+    await provider.shutdown();
+    const failure =
+      "OTLP export of 3 activities to http://localhost:4318/v1/traces failed: HTTP 400: bad span";
+    assert.deepEqual(reports, [
+      [
+        "OtlpExporter configuration",
+        'Ignoring OTEL_EXPORTER_OTLP_PROTOCOL="grpc": expected one of http/protobuf, http/json',
+        "warn",
+      ],
+      ["Exporter OtlpExporter", failure, "error"],
+      [
+        "OtlpExporter",
+        `3 of 3 activities were not delivered to http://localhost:4318/v1/traces. Last error: ${failure}`,
+        "error",
+      ],
+    ]);
+    assert.equal(stderr.mock.callCount(), 0);
+  } finally {
+    stderr.mock.restore();
+  }
+});
+
+Deno.test("OtlpExporter added with addBatchExporter() reports to the provider's handler unless given onError", async (t) => {
+  const failing: FetchFunction = () => Promise.resolve(new Response(null, { status: 500 }));
+  const stderr = mock.method(console, "error", () => {});
+  try {
+    await t.step(
+      "without onError: the provider's handler, configuration warnings included",
+      async () => {
+        const reports: string[] = [];
+        const otlp = new OtlpExporter({
+          env: (name) => name === "OTEL_EXPORTER_OTLP_COMPRESSION" ? "zip" : undefined,
+          fetch: failing,
+        });
+        const provider = createTracerProviderBuilder().addSource("Handled.Own")
+          .setErrorHandler((_e, where) => reports.push(where))
+          .addBatchExporter(otlp).build();
+        new ActivitySource("Handled.Own").startActivity("Op")?.stop();
+        await provider.shutdown();
+        assert.deepEqual(reports, [
+          "OtlpExporter configuration",
+          "Exporter OtlpExporter",
+          "OtlpExporter",
+        ]);
+      },
+    );
+    await t.step("with onError: the exporter's own handler", async () => {
+      const own: string[] = [];
+      const reports: string[] = [];
+      const otlp = new OtlpExporter({
+        env: () => undefined,
+        fetch: failing,
+        onError: (_e, where) => own.push(where),
+      });
+      const provider = createTracerProviderBuilder().addSource("Handled.Given")
+        .setErrorHandler((_e, where) => reports.push(where))
+        .addExporter(otlp).build();
+      new ActivitySource("Handled.Given").startActivity("Op")?.stop();
+      await provider.shutdown();
+      assert.deepEqual(reports, ["Exporter OtlpExporter"]);
+      assert.deepEqual(own, ["OtlpExporter"]);
+    });
+    assert.equal(stderr.mock.callCount(), 0);
+  } finally {
+    stderr.mock.restore();
+  }
+});
+
+Deno.test({
+  name:
+    "addOtlpExporter() with a collector that never answers: shutdown() ends at its timeout and accounts for every activity",
+  ignore: NO_NET,
+  async fn() {
+    await using receiver = startReceiver(async (_req, _n, release) => {
+      await release;
+      return new Response(null, { status: 400 });
+    });
+    const reports: [string, string][] = [];
+    let exporterDone!: () => void;
+    const exporterReported = new Promise<void>((resolve) => exporterDone = resolve);
+    const provider = createTracerProviderBuilder()
+      .addSource("Silent")
+      .setErrorHandler((e, where) => {
+        reports.push([where, (e as Error).message]);
+        if (where === "OtlpExporter") exporterDone();
+      })
+      .addOtlpExporter({ endpoint: receiver.endpoint, env: () => undefined })
+      .build();
+    const source = new ActivitySource("Silent");
+    for (let i = 0; i < 2560; i++) source.startActivity(`Op ${i}`)?.stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      provider.shutdown({ timeoutMillis: 300 }).then(() => "ended"),
+      new Promise<string>((resolve) => timer = setTimeout(() => resolve("still pending"), 5000)),
+    ]);
+    clearTimeout(timer);
+    assert.equal(outcome, "ended");
+    // 512 were being sent; 2048 waited: every one of the 2560 is counted, once.
+    assert.deepEqual(reports, [[
+      "BatchProcessor.shutdown",
+      "Shutdown gave up after 300 ms: 2560 activities not exported yet (2048 queued, 512 in an export under way) are counted as dropped",
+    ]]);
+    // The collector finally refuses the batch: the exporter, shut down meanwhile, says so.
+    await receiver.close();
+    await exporterReported;
+    assert.equal(reports.length, 2);
+    assert.match(reports[1]![1], /^512 of 512 activities were not delivered to /);
+  },
 });

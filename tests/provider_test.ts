@@ -520,3 +520,102 @@ Deno.test("TracerProvider counts a malformed sampling result as drop and reports
   assert.deepEqual([first?.isAllDataRequested, second?.isAllDataRequested], [false, false]);
   assert.deepEqual(reports, ["Sampler Malformed"]);
 });
+
+/** Settles with "done" or, if `promise` has not settled after 5 s, "still pending". */
+async function within5s(promise: Promise<unknown>): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve("still pending"), 5000);
+  });
+  try {
+    return await Promise.race([promise.then(() => "done"), guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("TracerProvider.shutdown() stops waiting for a processor that never finishes, and says so once", async () => {
+  const reports: [string, string, string | undefined][] = [];
+  let stuckCalls = 0;
+  const stuck: ActivityProcessor = {
+    onEnd() {},
+    forceFlush: () => new Promise<void>(() => {}),
+    shutdown: () => {
+      stuckCalls++;
+      return new Promise<void>(() => {});
+    },
+  };
+  const memory = new InMemoryExporter();
+  const name = uniqueName();
+  const provider = createTracerProviderBuilder().addSource(name).addProcessor(stuck)
+    .addInMemoryExporter(memory)
+    .setErrorHandler((error, where, level) =>
+      reports.push([where, (error as Error).message, level])
+    )
+    .build();
+  const source = new ActivitySource(name);
+  source.startActivity("Work")?.stop();
+  assert.equal(await within5s(provider.forceFlush({ timeoutMillis: 20 })), "done");
+  assert.equal(await within5s(provider.shutdown({ timeoutMillis: 20 })), "done");
+  assert.equal(stuckCalls, 1);
+  assert.equal(memory.activities.length, 1); // the other processor still did its work
+  assert.deepEqual(reports, [
+    [
+      "TracerProvider.forceFlush",
+      "Object.forceFlush() did not finish within 20 ms; the provider no longer waits for it",
+      "warn",
+    ],
+  ]);
+  // A second shutdown returns the first one's promise.
+  assert.equal(await within5s(provider.shutdown()), "done");
+  source[Symbol.dispose]();
+});
+
+Deno.test("TracerProvider.shutdown() gives a hanging simple exporter up at the timeout", async () => {
+  const reports: [string, string][] = [];
+  const calls: string[] = [];
+  const exporter: ActivityExporter = {
+    export: () => new Promise<void>(() => {}),
+    forceFlush: () => void calls.push("forceFlush"),
+    shutdown: () => void calls.push("shutdown"),
+  };
+  const name = uniqueName();
+  const provider = createTracerProviderBuilder().addSource(name).addExporter(exporter)
+    .setErrorHandler((error, where) => reports.push([where, (error as Error).message]))
+    .setFlushTimeout(30)
+    .build();
+  assert.equal(provider.flushTimeoutMillis, 30);
+  const source = new ActivitySource(name);
+  source.startActivity("One")?.stop();
+  source.startActivity("Two")?.stop();
+  assert.equal(await within5s(provider.shutdown()), "done");
+  assert.deepEqual(reports, [[
+    "SimpleProcessor.shutdown",
+    "Shutdown gave up after 30 ms: 2 exports still under way are abandoned",
+  ]]);
+  assert.deepEqual(calls, []); // the exporter is never told: its exports have not ended
+  source[Symbol.dispose]();
+});
+
+Deno.test("TracerProvider flush timeouts: 30 s by default; bad values are errors", async () => {
+  const provider = createTracerProviderBuilder().build();
+  assert.equal(provider.flushTimeoutMillis, 30_000);
+  assert.throws(() => provider.forceFlush({ timeoutMillis: -1 }), {
+    name: "RangeError",
+    message:
+      "Cannot flush TracerProvider: timeoutMillis must be from 0 to 2147483647 or Infinity, got -1",
+  });
+  assert.throws(() => provider.shutdown({ timeoutMillis: "5" as never }), {
+    name: "TypeError",
+    message: "Cannot shut down TracerProvider: timeoutMillis must be a number, got string",
+  });
+  assert.throws(() => createTracerProviderBuilder().setFlushTimeout(NaN), {
+    name: "RangeError",
+    message:
+      /^Cannot set flush timeout: timeoutMillis must be from 0 to 2147483647 or Infinity, got NaN$/,
+  });
+  const unbounded = createTracerProviderBuilder().setFlushTimeout(Infinity).build();
+  assert.equal(unbounded.flushTimeoutMillis, Infinity);
+  await unbounded.shutdown();
+  await provider.shutdown({ timeoutMillis: Infinity });
+});
