@@ -115,3 +115,36 @@ Deno.test({
     assert.deepEqual(new TextDecoder().decode(stdout).trimEnd().split("\n"), names());
   },
 });
+
+const SYNCHRONOUS_WARNING =
+  "This runtime has neither AsyncContext nor AsyncLocalStorage (Node.js before 20.16, a browser, or a runtime without process.getBuiltinModule): an async callback was run with a current activity (or context value), which it keeps only until its first await; activities started after an await do not find their parent";
+
+Deno.test({
+  name: "ContextVariable.run() without async context: an async callback is warned about once",
+  ignore: !RUN,
+  async fn(t) {
+    await t.step("to the handler of each live provider", async () => {
+      const { code, stdout, stderr } = await run("synchronous_context.ts", [], ["provider"]);
+      assert.equal(stderr, "");
+      assert.equal(code, 0);
+      assert.deepEqual(JSON.parse(stdout), {
+        contextBackend: "synchronous",
+        reports: [{ where: "ContextVariable.run", level: "warn", message: SYNCHRONOUS_WARNING }],
+        parents: [false, false],
+      });
+    });
+    await t.step("on stderr when no provider lives", async () => {
+      const { code, stdout, stderr } = await run("synchronous_context.ts");
+      assert.equal(code, 0);
+      assert.deepEqual(JSON.parse(stdout), {
+        contextBackend: "synchronous",
+        reports: [],
+        parents: [],
+      });
+      assert.equal(
+        stderr,
+        `[@tracelinks/activity] warning: ContextVariable.run: Error: ${SYNCHRONOUS_WARNING}\n`,
+      );
+    });
+  },
+});
