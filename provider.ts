@@ -577,14 +577,14 @@ export class TracerProvider {
     };
     this.#sourceCheck = check;
     try {
-      check.timer = globalThis.setTimeout(() => this.#endSourceCheck(), SOURCE_CHECK_DELAY);
+      check.timer = globalThis.setTimeout(() => this.#endSourceCheck(false), SOURCE_CHECK_DELAY);
       unrefTimer(check.timer);
     } catch {
       // Without a timer, the check runs at shutdown only.
     }
   }
 
-  #endSourceCheck(): void {
+  #endSourceCheck(atShutdown: boolean): void {
     const check = this.#sourceCheck;
     if (check === undefined) return;
     this.#sourceCheck = undefined;
@@ -598,9 +598,9 @@ export class TracerProvider {
     safeReport(
       this.#onError,
       new Error(
-        `No source matched the provider's sources (${patterns}) in its first ${
-          SOURCE_CHECK_DELAY / 1000
-        } s, so it has recorded nothing; sources made: ${
+        `No source matched the provider's sources (${patterns}) ${
+          atShutdown ? "before it was shut down" : `in its first ${SOURCE_CHECK_DELAY / 1000} s`
+        }, so it has recorded nothing; sources seen: ${
           check.seen.length === 0 ? "none" : check.seen.map((n) => JSON.stringify(n)).join(", ")
         }`,
       ),
@@ -743,7 +743,7 @@ export class TracerProvider {
     if (this.#shutdown !== undefined) return this.#shutdown;
     const timeout = timeoutOption(options, this.#flushTimeout, "Cannot shut down TracerProvider");
     this.#registration.remove();
-    this.#endSourceCheck();
+    this.#endSourceCheck(true);
     const done = this.#each("shutdown", timeout).then(() => {
       this.#ended = true;
       offProgramExit(this.#exitHooks);
