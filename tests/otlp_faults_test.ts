@@ -732,3 +732,60 @@ Deno.test({
     assert.match(reports[1]![1], /^512 of 512 activities were not delivered to /);
   },
 });
+
+const endpointVariablesGranted = [
+  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+]
+  .some((variable) => Deno.permissions.querySync({ name: "env", variable }).state === "granted");
+
+Deno.test({
+  name:
+    "OtlpExporter sending to the default endpoint because OTEL_EXPORTER_OTLP_*ENDPOINT cannot be read says so once, when sending fails",
+  ignore: endpointVariablesGranted,
+  async fn() {
+    const reports: [string, string, string | undefined][] = [];
+    let calls = 0;
+    const otlp = new OtlpExporter({
+      retry: { maxAttempts: 1 },
+      fetch: () => {
+        calls++;
+        return Promise.reject(new TypeError("error sending request: connection refused"));
+      },
+    });
+    const provider = createTracerProviderBuilder().addSource("Unread")
+      .setErrorHandler((e, where, level) => reports.push([where, (e as Error).message, level]))
+      .setEnvironment(false)
+      .addExporter(otlp).build();
+    const source = new ActivitySource("Unread");
+    source.startActivity("One")?.stop();
+    source.startActivity("Two")?.stop();
+    await provider.shutdown();
+    assert.equal(calls, 2);
+    assert.deepEqual(reports.map(([where, , level]) => `${level} ${where}`), [
+      "warn OtlpExporter",
+      "error Exporter OtlpExporter",
+      "error OtlpExporter",
+    ]);
+    assert.equal(
+      reports[0]![1],
+      "Sending to the default endpoint http://localhost:4318/v1/traces: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and OTEL_EXPORTER_OTLP_ENDPOINT could not be read, as the env permission is not granted (it is never asked for); run with --allow-env=OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,OTEL_EXPORTER_OTLP_ENDPOINT or pass the endpoint option",
+    );
+  },
+});
+
+Deno.test("OtlpExporter with an endpoint given, or variables read elsewhere, has nothing to say about the environment", async () => {
+  const reports: string[] = [];
+  for (const options of [{ endpoint: "http://127.0.0.1:9" }, { env: () => undefined }]) {
+    const otlp = new OtlpExporter({
+      ...options,
+      retry: { maxAttempts: 1 },
+      fetch: () => Promise.reject(new TypeError("connection refused")),
+      onError: (e) => reports.push((e as Error).message),
+    });
+    await otlp.export(activities(1), Resource.empty).catch(() => {});
+    await otlp.shutdown();
+  }
+  assert.equal(reports.length, 2);
+  assert.ok(reports.every((r) => /^1 of 1 activities were not delivered/.test(r)), reports.join());
+});
