@@ -45,7 +45,7 @@ import { escapeControl, safeString } from "./_format.ts";
 import { int64Number, ProtoWriter, readFields } from "./_protobuf.ts";
 import { runtimeEnv, unreadableEnv } from "./_env.ts";
 
-export type { ErrorHandler };
+export type { ErrorHandler, ReportLevel };
 
 /** The OTLP/HTTP encodings: binary protobuf (the default) or JSON. */
 export type OtlpProtocol = "http/protobuf" | "http/json";

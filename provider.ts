@@ -464,7 +464,13 @@ export class TracerProvider {
   #ended = false;
   // Debug mode only: whether a source matched, and the names of some that did not.
   #sourceCheck:
-    | { timer: unknown; matched: boolean; seen: string[]; names: readonly string[] }
+    | {
+      timer: unknown;
+      matched: boolean;
+      seen: string[];
+      earlier: number;
+      names: readonly string[];
+    }
     | undefined;
 
   /**
@@ -551,7 +557,13 @@ export class TracerProvider {
     const check = this.#sourceCheck;
     if (check !== undefined) {
       if (listens) check.matched = true;
-      else if (check.seen.length < 10) check.seen.push(source.name);
+      else {
+        // The last ten names are kept: those of the program's latest sources.
+        if (check.seen.push(source.name) > 10) {
+          check.seen.shift();
+          check.earlier++;
+        }
+      }
     }
     return listens;
   }
@@ -573,6 +585,7 @@ export class TracerProvider {
       timer: undefined as unknown,
       matched: false,
       seen: [] as string[],
+      earlier: 0,
       names: sources,
     };
     this.#sourceCheck = check;
@@ -601,7 +614,11 @@ export class TracerProvider {
         `No source matched the provider's sources (${patterns}) ${
           atShutdown ? "before it was shut down" : `in its first ${SOURCE_CHECK_DELAY / 1000} s`
         }, so it has recorded nothing; sources seen: ${
-          check.seen.length === 0 ? "none" : check.seen.map((n) => JSON.stringify(n)).join(", ")
+          check.seen.length === 0
+            ? "none"
+            : `${check.earlier > 0 ? `${check.earlier} others, then ` : ""}${
+              check.seen.map((n) => JSON.stringify(n)).join(", ")
+            }`
         }`,
       ),
       "TracerProvider",
