@@ -7,7 +7,7 @@
 
 import type { Activity } from "./activity.ts";
 import type { ActivityExporter } from "./exporter.ts";
-import type { ProcessorContext, Resource } from "./provider.ts";
+import type { FlushOptions, ProcessorContext, Resource } from "./provider.ts";
 import type { OtlpExporter, OtlpExporterOptions } from "./otlp.ts";
 import { type ErrorHandler, reportToStderr } from "./_report.ts";
 
@@ -34,12 +34,12 @@ export class OtlpExporterLoader implements ActivityExporter {
     return (await this.#exporter).export(activities, resource);
   }
 
-  async forceFlush(): Promise<void> {
-    return (await this.#exporter).forceFlush();
+  async forceFlush(options?: FlushOptions): Promise<void> {
+    return (await this.#exporter).forceFlush(options);
   }
 
-  async shutdown(): Promise<void> {
-    return (await this.#exporter).shutdown();
+  async shutdown(options?: FlushOptions): Promise<void> {
+    return (await this.#exporter).shutdown(options);
   }
 }
 

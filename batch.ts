@@ -735,11 +735,16 @@ export class BatchProcessor implements ActivityProcessor {
     }
   }
 
-  /** Calls an optional exporter method, bounded by the export timeout; reports failures. */
-  async #callExporter(method: "forceFlush" | "shutdown"): Promise<void> {
+  /**
+   * Calls an optional exporter method, bounded by the export timeout; reports failures. The
+   * exporter is told the time left before `deadline` (a `Date.now()` value).
+   */
+  async #callExporter(method: "forceFlush" | "shutdown", deadline: number): Promise<void> {
     let result: unknown;
     try {
-      result = this.#exporter[method]?.();
+      result = this.#exporter[method]?.(
+        deadline === Infinity ? undefined : { timeoutMillis: Math.max(0, deadline - Date.now()) },
+      );
     } catch (error) {
       this.#reporter.report(this.#exporter, error, `Exporter ${exporterName(this.#exporter)}`);
       return;
@@ -808,8 +813,8 @@ export class BatchProcessor implements ActivityProcessor {
   }
 
   /** Shuts the exporter down once, bounded by the export timeout; reports failures. */
-  #shutdownExporter(): Promise<void> {
-    return this.#exporterShutdown ??= this.#callExporter("shutdown");
+  #shutdownExporter(deadline: number): Promise<void> {
+    return this.#exporterShutdown ??= this.#callExporter("shutdown", deadline);
   }
 
   /**
@@ -818,9 +823,12 @@ export class BatchProcessor implements ActivityProcessor {
    */
   async #drainThen(method: "forceFlush" | "shutdown", timeout: number): Promise<void> {
     const release = this.#hold();
+    const deadline = timeout === Infinity ? Infinity : Date.now() + timeout;
     try {
       const work = this.#drain().then(() =>
-        method === "shutdown" ? this.#shutdownExporter() : this.#callExporter(method)
+        method === "shutdown"
+          ? this.#shutdownExporter(deadline)
+          : this.#callExporter(method, deadline)
       );
       // The work reports its own failures; a rejection here is not expected.
       work.catch((error: unknown) => safeReport(this.#onError, error, `BatchProcessor.${method}`));
@@ -871,7 +879,8 @@ export class BatchProcessor implements ActivityProcessor {
       "BatchProcessor.shutdown",
       pending === 0 ? "warn" : "error",
     );
-    this.#shutdownExporter();
+    // No time is left: the exporter gives up what it still sends (at once, if it can).
+    this.#shutdownExporter(0);
   }
 }
 

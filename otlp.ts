@@ -39,11 +39,12 @@ import type { Activity, ActivityKind, TagList } from "./activity.ts";
 import { droppedLinkTagCount } from "./activity.ts";
 import type { ActivitySource } from "./source.ts";
 import type { ActivityExporter } from "./exporter.ts";
-import type { ProcessorContext, Resource } from "./provider.ts";
+import type { FlushOptions, ProcessorContext, Resource } from "./provider.ts";
 import { type ErrorHandler, type ReportLevel, reportToStderr, safeReport } from "./_report.ts";
 import { escapeControl, safeString } from "./_format.ts";
 import { int64Number, ProtoWriter, readFields } from "./_protobuf.ts";
 import { runtimeEnv, unreadableEnv } from "./_env.ts";
+import { settlesWithin, timeoutOption } from "./_timers.ts";
 
 export type { ErrorHandler, ReportLevel };
 
@@ -850,8 +851,30 @@ function retryAfterMs(value: string | null): number | undefined {
   return Math.max(0, at - Date.now());
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER)));
+/** Waits `ms` milliseconds, or less when `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER));
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** A signal that aborts when either does (`AbortSignal.any` where the runtime has it). */
+function eitherSignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  const any = (AbortSignal as { any?: (signals: AbortSignal[]) => AbortSignal }).any;
+  if (typeof any === "function") return any.call(AbortSignal, [a, b]);
+  const controller = new AbortController();
+  for (const signal of [a, b]) {
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+  }
+  return controller.signal;
 }
 
 async function gzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
@@ -980,9 +1003,13 @@ export class OtlpExporter implements ActivityExporter {
   readonly #netHost: string | undefined;
   readonly #unreadEndpoint: readonly string[];
   #endpointHinted = false;
+  // Aborted when a shutdown's time is up: requests and waits under way end at once.
+  readonly #abandon = new AbortController();
   #delivered = 0;
   #lost = 0;
-  #lostToPermission = 0;
+  // Lost activities whose loss was said already: to a missing permission (in the failed
+  // export), or given up by a shutdown whose caller counted them.
+  #lostSaid = 0;
   #lastError: unknown;
   #shutdown: Promise<void> | undefined;
 
@@ -1295,10 +1322,10 @@ export class OtlpExporter implements ActivityExporter {
     message: string,
     status: number | undefined,
     attempts: number,
-    permission = false,
+    kind: "failed" | "permission" | "abandoned" = "failed",
   ): never {
     this.#lost += count;
-    if (permission) this.#lostToPermission += count;
+    if (kind !== "failed") this.#lostSaid += count;
     else if (this.#unreadEndpoint.length > 0 && !this.#endpointHinted) {
       this.#endpointHinted = true;
       const names = this.#unreadEndpoint;
@@ -1325,7 +1352,7 @@ export class OtlpExporter implements ActivityExporter {
     const count = activities.length;
     const denied = netPermissionProblem(this.#netHost, this.#url);
     // A missing permission is said once per export and never retried: no retry can mend it.
-    if (denied !== undefined) return this.#fail(count, denied, undefined, 0, true);
+    if (denied !== undefined) return this.#fail(count, denied, undefined, 0, "permission");
     const deadline = Date.now() + this.#timeout;
     let body: Uint8Array<ArrayBuffer>;
     try {
@@ -1338,12 +1365,16 @@ export class OtlpExporter implements ActivityExporter {
     }
     const { maxAttempts, initialBackoff, maxBackoff, multiplier } = this.#retry;
     let status: number | undefined;
+    const abandon = this.#abandon.signal;
+    const abandoned = (attempts: number): never =>
+      this.#fail(count, "given up when the exporter was shut down", status, attempts, "abandoned");
     for (let attempt = 1;; attempt++) {
+      if (abandon.aborted) return abandoned(attempt - 1);
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
         return this.#fail(count, `timed out after ${this.#timeout} ms`, status, attempt - 1);
       }
-      const signal = AbortSignal.timeout(Math.min(remaining, MAX_TIMER));
+      const signal = eitherSignal(AbortSignal.timeout(Math.min(remaining, MAX_TIMER)), abandon);
       let problem: string;
       let wait: number | undefined;
       let response: Response | undefined;
@@ -1353,6 +1384,7 @@ export class OtlpExporter implements ActivityExporter {
           signal,
         );
       } catch (error) {
+        if (abandon.aborted) return abandoned(attempt);
         if (signal.aborted) {
           return this.#fail(count, `timed out after ${this.#timeout} ms`, status, attempt);
         }
@@ -1362,7 +1394,7 @@ export class OtlpExporter implements ActivityExporter {
             `${errorText(error)} (a permission error is not retried)`,
             status,
             attempt,
-            true,
+            "permission",
           );
         }
         problem = `network error: ${errorText(error)}`;
@@ -1400,7 +1432,7 @@ export class OtlpExporter implements ActivityExporter {
           attempt,
         );
       }
-      await sleep(wait);
+      await sleep(wait, abandon);
     }
   }
 
@@ -1421,7 +1453,8 @@ export class OtlpExporter implements ActivityExporter {
     }
     if (partial === undefined || partial.rejected === 0) {
       this.#delivered += count;
-      if (unreadable !== "") {
+      // (A response cut short by a shutdown's deadline is not worth a warning.)
+      if (unreadable !== "" && !this.#abandon.signal.aborted) {
         this.#report(
           new OtlpExportError(
             `OTLP receiver at ${this.#url} accepted ${count} activities but its response could not be read: ${unreadable}`,
@@ -1453,27 +1486,46 @@ export class OtlpExporter implements ActivityExporter {
 
   /**
    * Waits until every export under way has ended (delivered or failed; each ends within its
-   * timeout).
+   * timeout), or until `timeoutMillis` has passed.
    *
+   * @param options `timeoutMillis`: how long to wait at most (default: no limit).
    * @returns A promise that resolves when none is pending; it never rejects.
+   * @throws {TypeError} When `options` or `timeoutMillis` has the wrong type.
+   * @throws {RangeError} When `timeoutMillis` is negative.
    */
-  async forceFlush(): Promise<void> {
+  async forceFlush(options?: FlushOptions): Promise<void> {
+    const timeout = timeoutOption(options, Infinity, "Cannot flush OtlpExporter");
     this.#flushEarly();
+    await settlesWithin(this.#settlePending(), timeout);
+  }
+
+  async #settlePending(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
   /**
    * Refuses further exports, waits for those under way (each ends within its timeout), and
-   * reports how many activities were not delivered, if any (unless all were lost to a missing
-   * net permission, which the failed export said already). Calling it again returns the same
-   * promise.
+   * reports how many activities were not delivered, if any. With `timeoutMillis`, exports
+   * still under way when it has passed are given up at once (their requests aborted, their
+   * activities counted as lost); the processor that passed the time has counted them already.
+   * Losses said before (a missing net permission, given-up exports) are not reported again.
+   * Calling it again returns the same promise.
    *
+   * @param options `timeoutMillis`: how long to wait at most (default: no limit).
    * @returns A promise that resolves when done; it never rejects.
+   * @throws {TypeError} When `options` or `timeoutMillis` has the wrong type.
+   * @throws {RangeError} When `timeoutMillis` is negative.
    */
-  shutdown(): Promise<void> {
-    return this.#shutdown ??= (async () => {
-      await this.forceFlush();
-      if (this.#lost > this.#lostToPermission) {
+  shutdown(options?: FlushOptions): Promise<void> {
+    if (this.#shutdown !== undefined) return this.#shutdown;
+    const timeout = timeoutOption(options, Infinity, "Cannot shut down OtlpExporter");
+    return this.#shutdown = (async () => {
+      this.#flushEarly();
+      if (!(await settlesWithin(this.#settlePending(), timeout))) {
+        this.#abandon.abort();
+        await this.#settlePending();
+      }
+      if (this.#lost > this.#lostSaid) {
         const total = this.#lost + this.#delivered;
         const last = this.#lastError instanceof Error
           ? ` Last error: ${this.#lastError.message}`

@@ -198,6 +198,7 @@ export class SimpleProcessor implements ActivityProcessor {
   #reporter: ReportOnce = new ReportOnce();
   readonly #pending = new Set<Promise<void>>();
   readonly #gaveUpParty = {};
+  #exporterShutdown = false;
   #failed = 0;
   #shutdown: Promise<void> | undefined;
 
@@ -270,9 +271,16 @@ export class SimpleProcessor implements ActivityProcessor {
     this.#reporter.report(this.#exporter, error, `Exporter ${exporterName(this.#exporter)}`);
   }
 
-  async #call(method: "forceFlush" | "shutdown"): Promise<void> {
+  /** Calls the exporter, telling it the time left before `deadline` (a `Date.now()` value). */
+  async #call(method: "forceFlush" | "shutdown", deadline: number): Promise<void> {
+    if (method === "shutdown") {
+      if (this.#exporterShutdown) return;
+      this.#exporterShutdown = true;
+    }
     try {
-      await this.#exporter[method]?.();
+      await this.#exporter[method]?.(
+        deadline === Infinity ? undefined : { timeoutMillis: Math.max(0, deadline - Date.now()) },
+      );
     } catch (error) {
       this.#fail(error);
     }
@@ -294,9 +302,10 @@ export class SimpleProcessor implements ActivityProcessor {
 
   /** Waits for the exports under way, then calls the exporter, at most `timeout` ms. */
   async #bounded(method: "forceFlush" | "shutdown", timeout: number): Promise<void> {
+    const deadline = timeout === Infinity ? Infinity : Date.now() + timeout;
     const work = Promise.all(this.#pending).then(async () => {
-      await this.#call("forceFlush");
-      if (method === "shutdown") await this.#call("shutdown");
+      await this.#call("forceFlush", deadline);
+      if (method === "shutdown") await this.#call("shutdown", deadline);
     });
     if (await settlesWithin(work, timeout)) return;
     const pending = this.#pending.size;
@@ -314,6 +323,8 @@ export class SimpleProcessor implements ActivityProcessor {
       `SimpleProcessor.${method}`,
       method === "shutdown" && pending > 0 ? "error" : "warn",
     );
+    // No time is left: the exporter gives up what it still sends (at once, if it can).
+    if (method === "shutdown") this.#call("shutdown", 0);
   }
 
   /**

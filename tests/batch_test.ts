@@ -600,10 +600,12 @@ Deno.test("BatchProcessor.shutdown() gives up at its timeout and counts what it 
   const timers = new FakeTimers();
   let finish: (() => void) | undefined;
   let exporterShutdowns = 0;
+  const shutdownOptions: unknown[] = [];
   const exporter: ActivityExporter = {
     export: () => new Promise<void>((resolve) => finish = resolve),
-    shutdown: () => {
+    shutdown: (options) => {
       exporterShutdowns++;
+      shutdownOptions.push(options);
     },
   };
   const { batch, provider, end, errors } = setup(exporter, { timers, maxExportBatchSize: 3 });
@@ -620,7 +622,9 @@ Deno.test("BatchProcessor.shutdown() gives up at its timeout and counts what it 
   assert.equal(batch.pendingCount, 0);
   assert.equal(batch.queueLength, 0);
   assert.equal(batch.exportedCount + batch.droppedCount, 8);
+  // The exporter is shut down at once, told that no time is left for what it still sends.
   assert.equal(exporterShutdowns, 1);
+  assert.deepEqual(shutdownOptions, [{ timeoutMillis: 0 }]);
   assert.equal(errors.length, 1);
   assert.equal(errors[0]![1], "BatchProcessor.shutdown");
   assert.equal(

@@ -696,40 +696,43 @@ Deno.test({
     "addOtlpExporter() with a collector that never answers: shutdown() ends at its timeout and accounts for every activity",
   ignore: NO_NET,
   async fn() {
-    await using receiver = startReceiver(async (_req, _n, release) => {
-      await release;
-      return new Response(null, { status: 400 });
-    });
+    // A collector that accepts the connection, reads, and never answers; it notices when the
+    // client gives the request up (the connection closes).
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    let requests = 0;
+    const givenUp = (async () => {
+      const conn = await listener.accept();
+      const buffer = new Uint8Array(65_536);
+      for (let n; (n = await conn.read(buffer)) !== null;) if (n > 0 && requests === 0) requests++;
+      conn.close();
+    })();
     const reports: [string, string][] = [];
-    let exporterDone!: () => void;
-    const exporterReported = new Promise<void>((resolve) => exporterDone = resolve);
     const provider = createTracerProviderBuilder()
       .addSource("Silent")
-      .setErrorHandler((e, where) => {
-        reports.push([where, (e as Error).message]);
-        if (where === "OtlpExporter") exporterDone();
-      })
-      .addOtlpExporter({ endpoint: receiver.endpoint, env: () => undefined })
+      .setErrorHandler((e, where) => reports.push([where, (e as Error).message]))
+      .addOtlpExporter({ endpoint: `http://127.0.0.1:${listener.addr.port}`, env: () => undefined })
       .build();
     const source = new ActivitySource("Silent");
     for (let i = 0; i < 2560; i++) source.startActivity(`Op ${i}`)?.stop();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const outcome = await Promise.race([
-      provider.shutdown({ timeoutMillis: 300 }).then(() => "ended"),
-      new Promise<string>((resolve) => timer = setTimeout(() => resolve("still pending"), 5000)),
-    ]);
-    clearTimeout(timer);
-    assert.equal(outcome, "ended");
-    // 512 were being sent; 2048 waited: every one of the 2560 is counted, once.
+    try {
+      const outcome = await Promise.race([
+        Promise.all([provider.shutdown({ timeoutMillis: 300 }), givenUp]).then(() => "ended"),
+        new Promise<string>((resolve) => timer = setTimeout(() => resolve("still pending"), 5000)),
+      ]);
+      // Ended, and the request under way was given up rather than left to the exporter's
+      // 10 s timeout.
+      assert.equal(outcome, "ended");
+    } finally {
+      clearTimeout(timer);
+      listener.close();
+    }
+    assert.equal(requests, 1);
+    // 512 were being sent; 2048 waited: every one of the 2560 is counted, once, and said once.
     assert.deepEqual(reports, [[
       "BatchProcessor.shutdown",
       "Shutdown gave up after 300 ms: 2560 activities not exported yet (2048 queued, 512 in an export under way) are counted as dropped",
     ]]);
-    // The collector finally refuses the batch: the exporter, shut down meanwhile, says so.
-    await receiver.close();
-    await exporterReported;
-    assert.equal(reports.length, 2);
-    assert.match(reports[1]![1], /^512 of 512 activities were not delivered to /);
   },
 });
 
@@ -788,4 +791,33 @@ Deno.test("OtlpExporter with an endpoint given, or variables read elsewhere, has
   }
   assert.equal(reports.length, 2);
   assert.ok(reports.every((r) => /^1 of 1 activities were not delivered/.test(r)), reports.join());
+});
+
+Deno.test("OtlpExporter.shutdown() with a timeout gives up the requests still under way; forceFlush() only stops waiting", async () => {
+  const reports: string[] = [];
+  let aborted = 0;
+  const otlp = exporter({
+    fetch: (_url, init) =>
+      new Promise<Response>((_resolve, reject) => {
+        init.signal?.addEventListener("abort", () => {
+          aborted++;
+          reject(init.signal!.reason);
+        });
+      }),
+  }, reports);
+  const sent = otlp.export(activities(3), Resource.empty);
+  const result = sent.then(() => "delivered", (e: unknown) => (e as Error).message);
+  await otlp.forceFlush({ timeoutMillis: 10 });
+  assert.equal(aborted, 0);
+  assert.equal(otlp.pendingCount, 1);
+  await otlp.shutdown({ timeoutMillis: 10 });
+  assert.equal(aborted, 1);
+  assert.equal(
+    await result,
+    `OTLP export of 3 activities to ${otlp.url} failed: given up when the exporter was shut down`,
+  );
+  assert.equal(otlp.lostCount, 3);
+  assert.equal(otlp.pendingCount, 0);
+  // Whoever gave the export up has counted it: no second report of the same loss.
+  assert.deepEqual(reports, []);
 });
