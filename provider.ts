@@ -815,9 +815,12 @@ export class TracerProvider {
     }
   }
 
-  /** The program has nothing left to do: shut down, which keeps it alive until done. */
+  /**
+   * The program has nothing left to do: shut down (or finish a shutdown that was not awaited),
+   * which keeps it alive until done.
+   */
   #beforeExit(): Promise<void> | undefined {
-    return this.#shutdown === undefined ? this.shutdown() : undefined;
+    return this.#ended ? undefined : this.#shutdown ?? this.shutdown();
   }
 
   /**

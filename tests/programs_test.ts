@@ -148,3 +148,14 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "TracerProvider.shutdown() not awaited: the program lives until it is done",
+  ignore: !RUN,
+  async fn() {
+    const { code, stdout, stderr } = await run("exit_unawaited_shutdown.ts");
+    assert.equal(stderr, "");
+    assert.equal(code, 0);
+    assert.equal(stdout, "exported Work\n");
+  },
+});
