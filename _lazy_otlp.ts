@@ -7,7 +7,8 @@
 
 import type { Activity } from "./activity.ts";
 import type { ActivityExporter } from "./exporter.ts";
-import type { FlushOptions, ProcessorContext, Resource } from "./provider.ts";
+import type { FlushOptions, ProcessorContext } from "./processor.ts";
+import type { Resource } from "./resource.ts";
 import type { OtlpExporter, OtlpExporterOptions } from "./otlp.ts";
 import { type ErrorHandler, reportToStderr } from "./_report.ts";
 

@@ -30,8 +30,8 @@ import {
   type FlushOptions,
   type ProcessorContext,
   registerExporter,
-  Resource,
-} from "./provider.ts";
+} from "./processor.ts";
+import { Resource } from "./resource.ts";
 import {
   type ErrorHandler,
   exporterName,

@@ -103,7 +103,6 @@ export {
 } from "./batch.ts";
 export {
   type ActivityProcessor,
-  createTracerProviderBuilder,
   type EnvironmentSource,
   type ErrorHandler,
   type FlushOptions,
@@ -113,9 +112,9 @@ export {
   Resource,
   SimpleProcessor,
   TracerProvider,
-  TracerProviderBuilder,
   type TracerProviderOptions,
 } from "./provider.ts";
+export { createTracerProviderBuilder, TracerProviderBuilder } from "./builder.ts";
 export {
   deleteTraceStateMember,
   extract,
