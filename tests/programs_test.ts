@@ -1,6 +1,6 @@
 // Whole programs, run in a subprocess with the permissions a user would give them: what they
 // report, and what reaches an exporter when they end. Needs --allow-run=deno (and
-// --allow-net=127.0.0.1 for the receiver); `deno task test:programs` runs it.
+// --allow-net=127.0.0.1 for the receiver); `deno task test:run` runs it.
 
 import assert from "node:assert/strict";
 import { decodeProtobuf, NO_NET, startReceiver } from "./_otlp_helpers.ts";
