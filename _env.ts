@@ -5,6 +5,7 @@
 // specification asks; explicit options of the builder are applied over this configuration.
 
 import type { ActivityLimits } from "./activity.ts";
+import type { LogLevel } from "./_report.ts";
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -53,6 +54,24 @@ export function runtimeEnv(name: string): string | undefined {
   }
 }
 
+/**
+ * The variables among `names` that {@linkcode runtimeEnv} cannot read for want of a permission:
+ * on Deno, those whose env permission is not granted (asked without a prompt); elsewhere none.
+ * Whether they are set cannot be told without the permission.
+ */
+export function unreadableEnv(names: readonly string[]): string[] {
+  try {
+    const deno = (globalThis as { Deno?: DenoEnv }).Deno;
+    const query = deno?.permissions?.querySync;
+    if (deno === undefined || typeof query !== "function") return [];
+    return names.filter((variable) =>
+      query.call(deno.permissions, { name: "env", variable }).state !== "granted"
+    );
+  } catch {
+    return [];
+  }
+}
+
 /** Turns an environment source into a reader. */
 export function toEnvReader(source: EnvironmentSource): EnvReader {
   if (typeof source === "function") {
@@ -71,6 +90,8 @@ export function toEnvReader(source: EnvironmentSource): EnvReader {
 export interface EnvConfig {
   /** `OTEL_SDK_DISABLED=true`. */
   disabled: boolean;
+  /** `OTEL_LOG_LEVEL`, mapped to the provider's levels. */
+  logLevel?: LogLevel;
   /** Resource attributes: `OTEL_RESOURCE_ATTRIBUTES`, then `OTEL_SERVICE_NAME` over them. */
   resource: [string, string][];
   /** The sampler of `OTEL_TRACES_SAMPLER` (and `_ARG`). */
@@ -117,6 +138,20 @@ export function readEnvConfig(read: EnvReader, warn: EnvWarn): EnvConfig {
         "OTEL_SDK_DISABLED",
         new TypeError(
           `Cannot use OTEL_SDK_DISABLED '${disabled}': expected true or false; using false`,
+        ),
+      );
+    }
+  }
+
+  const logLevel = get("OTEL_LOG_LEVEL");
+  if (logLevel !== undefined) {
+    const name = logLevel.toLowerCase();
+    if (Object.hasOwn(LOG_LEVEL_NAMES, name)) config.logLevel = LOG_LEVEL_NAMES[name]!;
+    else {
+      warn(
+        "OTEL_LOG_LEVEL",
+        new RangeError(
+          `Cannot use OTEL_LOG_LEVEL '${logLevel}': expected none, error, warn, info, debug, verbose or all; using info`,
         ),
       );
     }
@@ -179,6 +214,17 @@ export function readEnvConfig(read: EnvReader, warn: EnvWarn): EnvConfig {
   if (linkTags !== undefined) config.limits.linkTagCount = linkTags;
   return config;
 }
+
+/** OpenTelemetry's `OTEL_LOG_LEVEL` values; `verbose` and `all` say as much as `debug`. */
+const LOG_LEVEL_NAMES: Readonly<Record<string, LogLevel>> = {
+  none: "none",
+  error: "error",
+  warn: "warn",
+  info: "info",
+  debug: "debug",
+  verbose: "debug",
+  all: "debug",
+};
 
 function readSampler(
   get: (name: string) => string | undefined,

@@ -1,27 +1,70 @@
-// Reporting of failures inside the telemetry pipeline (a listener, processor, exporter or
-// writer that throws): reported on stderr once per failing party, never rethrown.
+// Reporting inside the telemetry pipeline: failures (a listener, processor, exporter or writer
+// that throws), warnings (a setting ignored, something that silently does nothing) and debug
+// notes. Reported once per failing party, never rethrown; stderr when nobody else listens.
 
 import { escapeControl } from "./_format.ts";
 
-/** Receives a failure of the telemetry pipeline: what failed and the error. */
-export type ErrorHandler = (error: unknown, where: string) => void;
+/**
+ * How serious a report is: `"error"` when something failed (an export, a listener) and data
+ * may be lost, `"warn"` when a setting was ignored or something does nothing, `"debug"` for
+ * notes given only when asked for (`OTEL_LOG_LEVEL=debug`).
+ */
+export type ReportLevel = "error" | "warn" | "debug";
+
+/**
+ * Which reports reach a provider's handler, as `OTEL_LOG_LEVEL`: `"none"`, `"error"`,
+ * `"warn"` (errors and warnings), `"info"` (the same; the default) or `"debug"` (everything).
+ */
+export type LogLevel = "none" | "error" | "warn" | "info" | "debug";
+
+/** The log levels, least verbose first. */
+export const LOG_LEVELS: readonly LogLevel[] = ["none", "error", "warn", "info", "debug"];
+
+const RANK: Record<ReportLevel, number> = { error: 1, warn: 2, debug: 4 };
+
+/** A handler that passes on only the reports `level` lets through. */
+export function filterReports(handler: ErrorHandler, level: LogLevel): ErrorHandler {
+  if (level === "debug") return handler;
+  const max = LOG_LEVELS.indexOf(level);
+  return (error, where, reportLevel = "error") => {
+    if (RANK[reportLevel] <= max) handler(error, where, reportLevel);
+  };
+}
+
+/**
+ * Receives a report of the telemetry pipeline: the error (or warning), what it concerns, and
+ * its level (`"error"` when left out).
+ */
+export type ErrorHandler = (error: unknown, where: string, level?: ReportLevel) => void;
 
 /** The default handler: one line on stderr through `console.error`. */
-export function reportToStderr(error: unknown, where: string): void {
+export function reportToStderr(error: unknown, where: string, level?: ReportLevel): void {
   try {
-    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    console.error(`[@tracelinks/activity] ${where} failed: ${escapeControl(text)}`);
+    const text = escapeControl(
+      error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    );
+    const line = level === "warn"
+      ? `warning: ${where}: ${text}`
+      : level === "debug"
+      ? `debug: ${where}: ${text}`
+      : `${where} failed: ${text}`;
+    console.error(`[@tracelinks/activity] ${line}`);
   } catch {
     // Nothing left to report through.
   }
 }
 
 /** Calls a handler without letting it throw. */
-export function safeReport(handler: ErrorHandler, error: unknown, where: string): void {
+export function safeReport(
+  handler: ErrorHandler,
+  error: unknown,
+  where: string,
+  level: ReportLevel = "error",
+): void {
   try {
-    handler(error, where);
+    handler(error, where, level);
   } catch {
-    reportToStderr(error, where);
+    reportToStderr(error, where, level);
   }
 }
 
@@ -35,10 +78,10 @@ export class ReportOnce {
   }
 
   /** Reports `error` unless `party` was reported before; returns whether it reported. */
-  report(party: object, error: unknown, where: string): boolean {
+  report(party: object, error: unknown, where: string, level: ReportLevel = "error"): boolean {
     if (this.#seen.has(party)) return false;
     this.#seen.add(party);
-    safeReport(this.#handler, error, where);
+    safeReport(this.#handler, error, where, level);
     return true;
   }
 }
@@ -46,4 +89,40 @@ export class ReportOnce {
 /** The name a failing exporter is reported by: its class name. */
 export function exporterName(exporter: object): string {
   return exporter.constructor?.name ?? "exporter";
+}
+
+// Module-wide diagnostics: conditions of the runtime rather than of one provider (no async
+// context, for instance). Each is said once per program, to the handler of every provider alive
+// at that moment, or on stderr when there is none.
+
+const liveHandlers = new Set<ErrorHandler>();
+const said = new Set<string>();
+
+/** Lets a provider's handler hear module-wide diagnostics while the provider lives. */
+export function addDiagnosticHandler(handler: ErrorHandler): void {
+  liveHandlers.add(handler);
+}
+
+/** Stops sending module-wide diagnostics to a handler (its provider has shut down). */
+export function removeDiagnosticHandler(handler: ErrorHandler): void {
+  liveHandlers.delete(handler);
+}
+
+/**
+ * Reports a module-wide condition once per program (by `key`): to every live provider's
+ * handler, or on stderr when no provider is alive.
+ */
+export function reportModuleOnce(
+  key: string,
+  error: Error,
+  where: string,
+  level: ReportLevel,
+): void {
+  if (said.has(key)) return;
+  said.add(key);
+  if (liveHandlers.size === 0) {
+    reportToStderr(error, where, level);
+    return;
+  }
+  for (const handler of [...liveHandlers]) safeReport(handler, error, where, level);
 }

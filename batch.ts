@@ -25,7 +25,13 @@
 
 import type { Activity } from "./activity.ts";
 import type { ActivityExporter } from "./exporter.ts";
-import { type ActivityProcessor, type ProcessorContext, Resource } from "./provider.ts";
+import {
+  type ActivityProcessor,
+  type FlushOptions,
+  type ProcessorContext,
+  registerExporter,
+} from "./processor.ts";
+import { Resource } from "./resource.ts";
 import {
   type ErrorHandler,
   exporterName,
@@ -34,6 +40,7 @@ import {
   safeReport,
 } from "./_report.ts";
 import { isPromiseLike } from "./_promise.ts";
+import { MAX_TIMER_DELAY, timeoutOption, unrefTimer } from "./_timers.ts";
 
 /**
  * The timer functions a {@linkcode BatchProcessor} uses, shaped like `setTimeout` and
@@ -121,6 +128,11 @@ export interface BatchDropCounts {
   readonly timedOut: number;
   /** Handed to the processor after `shutdown` was called. */
   readonly afterShutdown: number;
+  /**
+   * Still queued, or in an export under way, when `shutdown` gave up at its `timeoutMillis`
+   * (an export under way is counted here even if it arrives later).
+   */
+  readonly abandoned: number;
 }
 
 /** Options of {@linkcode RetryableExportError}. */
@@ -207,12 +219,19 @@ export const DEFAULT_BATCH_OPTIONS: Readonly<{
   retryDelayMillis: 1000,
 });
 
-const MAX_DELAY = 2147483647;
+const MAX_DELAY = MAX_TIMER_DELAY;
 const MAX_RETRY_DELAY = 60_000;
 
 const OK = 0;
 const TIMED_OUT = 1;
 type Outcome = typeof OK | typeof TIMED_OUT | { error: unknown };
+
+/** A batch whose export is under way asynchronously. */
+interface InFlight {
+  readonly size: number;
+  /** Set when shutdown gave up on it: its outcome is no longer counted. */
+  abandoned: boolean;
+}
 
 /**
  * Queues recorded activities and exports them in batches, one export at a time (.NET's
@@ -236,7 +255,11 @@ type Outcome = typeof OK | typeof TIMED_OUT | { error: unknown };
  *   the exporter down. Both resolve, never reject; a second `shutdown` returns the first one's
  *   promise; activities handed over after `shutdown` are counted as dropped
  *   (`droppedByReason.afterShutdown`), and a flush with nothing queued only flushes the
- *   exporter.
+ *   exporter. Given a `timeoutMillis` (the tracer provider passes its own, 30 s by default),
+ *   they give up when it passes: a flush leaves the rest queued, a shutdown counts it as
+ *   dropped (`droppedByReason.abandoned`); either reports it once.
+ *   `exportedCount + droppedCount + pendingCount` is always the number of recorded activities
+ *   handed over.
  *
  * @example Retry a busy collector, then shut down
  * ```ts
@@ -289,7 +312,12 @@ export class BatchProcessor implements ActivityProcessor {
   #droppedFailed = 0;
   #droppedTimedOut = 0;
   #droppedAfterShutdown = 0;
+  #droppedAbandoned = 0;
   #inBurst = false;
+  // The batch whose export is under way asynchronously, if any.
+  #current: InFlight | undefined;
+  readonly #flushGaveUpParty = {};
+  #exporterShutdown: Promise<void> | undefined;
 
   #timer: unknown;
   #timerArmed = false;
@@ -401,7 +429,16 @@ export class BatchProcessor implements ActivityProcessor {
    */
   get droppedCount(): number {
     return this.#droppedQueueFull + this.#droppedFailed + this.#droppedTimedOut +
-      this.#droppedAfterShutdown;
+      this.#droppedAfterShutdown + this.#droppedAbandoned;
+  }
+
+  /**
+   * Activities handed over and neither exported nor dropped yet: queued, or in an export under
+   * way. `exportedCount + droppedCount + pendingCount` is the number of recorded activities
+   * handed to the processor.
+   */
+  get pendingCount(): number {
+    return this.#enqueued - this.#settled;
   }
 
   /** The dropped activities by reason (a snapshot). */
@@ -411,6 +448,7 @@ export class BatchProcessor implements ActivityProcessor {
       exportFailed: this.#droppedFailed,
       timedOut: this.#droppedTimedOut,
       afterShutdown: this.#droppedAfterShutdown,
+      abandoned: this.#droppedAbandoned,
     });
   }
 
@@ -420,7 +458,8 @@ export class BatchProcessor implements ActivityProcessor {
   }
 
   /**
-   * Takes the provider's resource, and its error handler unless `onError` was given.
+   * Takes the provider's resource, and its error handler unless `onError` was given, and
+   * passes them on to the exporter.
    *
    * @param context The provider's context.
    */
@@ -430,6 +469,11 @@ export class BatchProcessor implements ActivityProcessor {
       this.#onError = context.reportError;
       this.#reporter = new ReportOnce(context.reportError);
     }
+    registerExporter(
+      this.#exporter,
+      { resource: context.resource, reportError: this.#onError },
+      this.#reporter,
+    );
   }
 
   /**
@@ -556,25 +600,31 @@ export class BatchProcessor implements ActivityProcessor {
       this.#settled += n;
       return undefined;
     }
-    return this.#exportAsync(batch, outcome);
+    const token: InFlight = { size: n, abandoned: false };
+    this.#current = token;
+    return this.#exportAsync(batch, outcome, token);
   }
 
   async #exportAsync(
     batch: readonly Activity[],
     first: Outcome | Promise<Outcome>,
+    token: InFlight,
   ): Promise<void> {
     try {
       let outcome = await first;
       for (let attempt = 1;; attempt++) {
-        if (this.#conclude(batch.length, outcome, attempt)) return;
+        // A batch that shutdown gave up on is already counted: its outcome is ignored.
+        if (token.abandoned || this.#conclude(batch.length, outcome, attempt)) return;
         await this.#sleep(this.#backoff(attempt, (outcome as { error: unknown }).error));
+        if (token.abandoned) return;
         outcome = await this.#attempt(batch);
       }
     } catch (error) {
       // Not expected: every failure of the exporter is an outcome.
       safeReport(this.#onError, error, "BatchProcessor export");
     } finally {
-      this.#settled += batch.length;
+      if (!token.abandoned) this.#settled += batch.length;
+      if (this.#current === token) this.#current = undefined;
     }
   }
 
@@ -616,12 +666,12 @@ export class BatchProcessor implements ActivityProcessor {
       return { error };
     }
     if (!isPromiseLike(result)) return OK;
-    return this.#bounded(result);
+    return this.#bounded(result, this.#timeout);
   }
 
-  /** Waits for a promise, at most the export timeout. */
-  #bounded(promise: PromiseLike<unknown>): Promise<Outcome> {
-    if (this.#timeout === Infinity) {
+  /** Waits for a promise, at most `ms` milliseconds (`Infinity`: no limit). */
+  #bounded(promise: PromiseLike<unknown>, ms: number): Promise<Outcome> {
+    if (ms === Infinity) {
       return Promise.resolve(promise).then(() => OK, (error: unknown) => ({ error }));
     }
     return new Promise<Outcome>((resolve) => {
@@ -630,7 +680,7 @@ export class BatchProcessor implements ActivityProcessor {
         if (done) return;
         done = true;
         resolve(TIMED_OUT);
-      }, this.#timeout);
+      }, ms);
       const finish = (outcome: Outcome) => {
         if (done) return;
         done = true;
@@ -685,17 +735,22 @@ export class BatchProcessor implements ActivityProcessor {
     }
   }
 
-  /** Calls an optional exporter method, bounded by the export timeout; reports failures. */
-  async #callExporter(method: "forceFlush" | "shutdown"): Promise<void> {
+  /**
+   * Calls an optional exporter method, bounded by the export timeout; reports failures. The
+   * exporter is told the time left before `deadline` (a `Date.now()` value).
+   */
+  async #callExporter(method: "forceFlush" | "shutdown", deadline: number): Promise<void> {
     let result: unknown;
     try {
-      result = this.#exporter[method]?.();
+      result = this.#exporter[method]?.(
+        deadline === Infinity ? undefined : { timeoutMillis: Math.max(0, deadline - Date.now()) },
+      );
     } catch (error) {
       this.#reporter.report(this.#exporter, error, `Exporter ${exporterName(this.#exporter)}`);
       return;
     }
     if (!isPromiseLike(result)) return;
-    const outcome = await this.#bounded(result);
+    const outcome = await this.#bounded(result, this.#timeout);
     if (outcome === OK) return;
     this.#reporter.report(
       outcome === TIMED_OUT ? this.#timeoutParty : this.#exporter,
@@ -710,44 +765,122 @@ export class BatchProcessor implements ActivityProcessor {
    * Exports everything queued when called (in batches, one at a time, after any export under
    * way), then flushes the exporter. With nothing queued it only flushes the exporter; after
    * {@linkcode BatchProcessor.shutdown} it waits for the shutdown and does nothing more.
+   * With `timeoutMillis`, it stops waiting when that time has passed and reports once how many
+   * activities are still waiting; they stay queued and are exported as usual.
    *
+   * @param options `timeoutMillis`: how long to wait at most (default: no limit beyond the
+   * export timeout of each batch).
    * @returns A promise that settles when done; it never rejects.
+   * @throws {TypeError} When `options` or `timeoutMillis` has the wrong type.
+   * @throws {RangeError} When `timeoutMillis` is negative.
    */
-  async forceFlush(): Promise<void> {
-    if (this.#shutdown !== undefined) return await this.#shutdown;
-    await this.#drainThen("forceFlush");
+  forceFlush(options?: FlushOptions): Promise<void> {
+    const timeout = timeoutOption(options, Infinity, "Cannot flush BatchProcessor");
+    return this.#flush(timeout);
+  }
+
+  async #flush(timeout: number): Promise<void> {
+    if (this.#shutdown !== undefined) {
+      await this.#bounded(this.#shutdown, timeout);
+      return;
+    }
+    await this.#drainThen("forceFlush", timeout);
   }
 
   /**
    * Stops accepting activities, exports everything queued, then shuts the exporter down.
-   * Calling it again returns the same promise.
+   * With `timeoutMillis`, it gives up when that time has passed: what is still queued or in an
+   * export under way is counted as dropped (`droppedByReason.abandoned`), reported once, and
+   * the exporter is shut down without waiting for it. Calling it again returns the same
+   * promise.
    *
+   * @param options `timeoutMillis`: how long to wait at most (default: no limit beyond the
+   * export timeout of each batch).
    * @returns A promise that settles when done; it never rejects.
+   * @throws {TypeError} When `options` or `timeoutMillis` has the wrong type.
+   * @throws {RangeError} When `timeoutMillis` is negative.
    */
-  shutdown(): Promise<void> {
-    return this.#shutdown ??= this.#close();
+  shutdown(options?: FlushOptions): Promise<void> {
+    if (this.#shutdown !== undefined) return this.#shutdown;
+    const timeout = timeoutOption(options, Infinity, "Cannot shut down BatchProcessor");
+    return this.#shutdown = this.#close(timeout);
   }
 
-  async #close(): Promise<void> {
+  async #close(timeout: number): Promise<void> {
     this.#closed = true;
     this.#clearTimer();
-    await this.#drainThen("shutdown");
+    await this.#drainThen("shutdown", timeout);
+  }
+
+  /** Shuts the exporter down once, bounded by the export timeout; reports failures. */
+  #shutdownExporter(deadline: number): Promise<void> {
+    return this.#exporterShutdown ??= this.#callExporter("shutdown", deadline);
   }
 
   /**
    * Exports everything queued, then calls the exporter's `method`, keeping the program alive
-   * meanwhile; reports rather than rejects.
+   * meanwhile and giving up after `timeout`; reports rather than rejects.
    */
-  async #drainThen(method: "forceFlush" | "shutdown"): Promise<void> {
+  async #drainThen(method: "forceFlush" | "shutdown", timeout: number): Promise<void> {
     const release = this.#hold();
+    const deadline = timeout === Infinity ? Infinity : Date.now() + timeout;
     try {
-      await this.#drain();
-      await this.#callExporter(method);
+      const work = this.#drain().then(() =>
+        method === "shutdown"
+          ? this.#shutdownExporter(deadline)
+          : this.#callExporter(method, deadline)
+      );
+      // The work reports its own failures; a rejection here is not expected.
+      work.catch((error: unknown) => safeReport(this.#onError, error, `BatchProcessor.${method}`));
+      if ((await this.#bounded(work, timeout)) === TIMED_OUT) this.#giveUp(method, timeout);
     } catch (error) {
       safeReport(this.#onError, error, `BatchProcessor.${method}`);
     } finally {
       release();
     }
+  }
+
+  /**
+   * The time of a flush or shutdown has passed. A flush leaves everything queued; a shutdown
+   * counts everything not exported yet as dropped and shuts the exporter down without waiting.
+   */
+  #giveUp(method: "forceFlush" | "shutdown", timeout: number): void {
+    const current = this.#current;
+    const inFlight = current === undefined || current.abandoned ? 0 : current.size;
+    const queued = this.#count;
+    const pending = this.pendingCount;
+    const name = exporterName(this.#exporter);
+    if (method === "forceFlush") {
+      this.#reporter.report(
+        this.#flushGaveUpParty,
+        new Error(
+          pending === 0
+            ? `Flush gave up after ${timeout} ms waiting for exporter ${name} to flush`
+            : `Flush gave up after ${timeout} ms: ${pending} activities are still waiting for export (${queued} queued, ${inFlight} in an export under way); they stay queued`,
+        ),
+        "BatchProcessor.forceFlush",
+        "warn",
+      );
+      return;
+    }
+    if (current !== undefined) current.abandoned = true;
+    for (let i = 0; i < this.#queue.length; i++) this.#queue[i] = undefined;
+    this.#head = 0;
+    this.#count = 0;
+    this.#droppedAbandoned += pending;
+    this.#settled += pending;
+    safeReport(
+      this.#onError,
+      new Error(
+        pending === 0
+          ? `Shutdown gave up after ${timeout} ms waiting for exporter ${name} to shut down; no activity was lost`
+          : `Shutdown gave up after ${timeout} ms: ${pending} activities not exported yet (${queued} queued, ${inFlight} in an export under way) are counted as dropped`,
+      ),
+      "BatchProcessor.shutdown",
+      pending === 0 ? "warn" : "error",
+    );
+    // No time is left: the exporter gives up what it still sends (at once, if it can).
+    this.#shutdownExporter(0);
   }
 }
 
@@ -757,23 +890,6 @@ const RUNTIME_TIMERS: BatchTimers = {
   setTimeout: (callback, delay) => globalThis.setTimeout(callback, delay),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as number),
 };
-
-/** Lets a timer of the runtime not keep the program alive. */
-function unrefTimer(handle: unknown): void {
-  try {
-    if (typeof handle === "object" && handle !== null) {
-      const unref = (handle as { unref?: unknown }).unref;
-      if (typeof unref === "function") unref.call(handle);
-      return;
-    }
-    const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
-    if (typeof handle === "number" && typeof deno?.unrefTimer === "function") {
-      deno.unrefTimer(handle);
-    }
-  } catch {
-    // A timer that stays referenced only delays the program's end.
-  }
-}
 
 function isRetryable(error: unknown): boolean {
   if (error instanceof RetryableExportError) return true;

@@ -25,6 +25,8 @@
  * @module
  */
 
+import { reportModuleOnce } from "./_report.ts";
+
 /** Which mechanism carries context values in this runtime. */
 export type ContextBackend = "AsyncContext" | "AsyncLocalStorage" | "synchronous";
 
@@ -68,7 +70,8 @@ const asyncLocalStorage = asyncContextVariable ? undefined : loadAsyncLocalStora
 /**
  * The mechanism this runtime uses for context values: `"AsyncContext"`,
  * `"AsyncLocalStorage"`, or `"synchronous"` where neither exists (values then do not survive
- * an `await`).
+ * an `await`; the first async callback run with a new value is reported once, as a warning, to
+ * the error handler of every live tracer provider, or on stderr when there is none).
  *
  * @example
  * ```ts
@@ -92,12 +95,38 @@ class SynchronousStore<T> implements Store<T> {
   run<R>(value: T | undefined, fn: () => R): R {
     const previous = this.#value;
     this.#value = value;
+    let result: R;
     try {
-      return fn();
+      result = fn();
     } finally {
       this.#value = previous;
     }
+    // A new value for an async callback lasts only until its first await: say so.
+    if (value !== previous && returnsPromise(result)) warnSynchronous();
+    return result;
   }
+}
+
+/** Whether a callback's result is a promise (its `then` read once, and never throwing). */
+function returnsPromise(result: unknown): boolean {
+  try {
+    return (typeof result === "object" || typeof result === "function") && result !== null &&
+      typeof (result as { then?: unknown }).then === "function";
+  } catch {
+    return false;
+  }
+}
+
+/** Says once per program that values set for an async callback do not reach its awaits. */
+function warnSynchronous(): void {
+  reportModuleOnce(
+    "synchronous-context",
+    new Error(
+      "This runtime has neither AsyncContext nor AsyncLocalStorage (Node.js before 20.16, a browser, or a runtime without process.getBuiltinModule): an async callback was run with a current activity (or context value), which it keeps only until its first await; activities started after an await do not find their parent",
+    ),
+    "ContextVariable.run",
+    "warn",
+  );
 }
 
 class LocalStorageStore<T> implements Store<T> {

@@ -22,7 +22,7 @@
  */
 
 import type { Activity, ActivityKind, TagList } from "./activity.ts";
-import type { Resource } from "./provider.ts";
+import type { FlushOptions, ProcessorContext, Resource } from "./provider.ts";
 import { TRACE_FLAG_RANDOM_TRACE_ID, TRACE_FLAG_RECORDED } from "./ids.ts";
 import {
   escapeControl,
@@ -45,10 +45,22 @@ export interface ActivityExporter {
    * @param resource The resource of the provider they came through.
    */
   export(activities: readonly Activity[], resource: Resource): void | Promise<void>;
-  /** Sends whatever the exporter still holds. */
-  forceFlush?(): void | Promise<void>;
-  /** Flushes and releases the exporter; it receives nothing afterwards. */
-  shutdown?(): void | Promise<void>;
+  /**
+   * Sends whatever the exporter still holds. `options.timeoutMillis`, when given, is the time
+   * the caller will wait.
+   */
+  forceFlush?(options?: FlushOptions): void | Promise<void>;
+  /**
+   * Flushes and releases the exporter; it receives nothing afterwards. When
+   * `options.timeoutMillis` has passed, the exporter should give up what is still under way
+   * (the caller has counted it as dropped).
+   */
+  shutdown?(options?: FlushOptions): void | Promise<void>;
+  /**
+   * Called by the processor the exporter is added to, when the provider is built: the
+   * provider's resource and error handler, where the exporter's own reports should go.
+   */
+  register?(context: ProcessorContext): void;
 }
 
 /** Options of {@linkcode ConsoleExporter} and {@linkcode formatConsoleRecord}. */

@@ -103,16 +103,18 @@ export {
 } from "./batch.ts";
 export {
   type ActivityProcessor,
-  createTracerProviderBuilder,
   type EnvironmentSource,
   type ErrorHandler,
+  type FlushOptions,
+  type LogLevel,
   type ProcessorContext,
+  type ReportLevel,
   Resource,
   SimpleProcessor,
   TracerProvider,
-  TracerProviderBuilder,
   type TracerProviderOptions,
 } from "./provider.ts";
+export { createTracerProviderBuilder, TracerProviderBuilder } from "./builder.ts";
 export {
   deleteTraceStateMember,
   extract,

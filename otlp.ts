@@ -39,13 +39,15 @@ import type { Activity, ActivityKind, TagList } from "./activity.ts";
 import { droppedLinkTagCount } from "./activity.ts";
 import type { ActivitySource } from "./source.ts";
 import type { ActivityExporter } from "./exporter.ts";
-import type { Resource } from "./provider.ts";
-import { type ErrorHandler, reportToStderr, safeReport } from "./_report.ts";
+import type { FlushOptions, ProcessorContext } from "./processor.ts";
+import type { Resource } from "./resource.ts";
+import { type ErrorHandler, type ReportLevel, reportToStderr, safeReport } from "./_report.ts";
 import { escapeControl, MAX_ARRAY_ELEMENTS, safeString } from "./_format.ts";
 import { int64Number, ProtoWriter, readFields } from "./_protobuf.ts";
-import { runtimeEnv } from "./_env.ts";
+import { runtimeEnv, unreadableEnv } from "./_env.ts";
+import { settlesWithin, timeoutOption } from "./_timers.ts";
 
-export type { ErrorHandler };
+export type { ErrorHandler, ReportLevel };
 
 /** The OTLP/HTTP encodings: binary protobuf (the default) or JSON. */
 export type OtlpProtocol = "http/protobuf" | "http/json";
@@ -146,7 +148,7 @@ export interface OtlpExporterOptions {
    * Receives what the exporter reports itself: partial successes, unreadable responses,
    * ignored configuration variables, and at shutdown the count of activities not delivered.
    * Failed exports are also rejected, so that the processor reports them.
-   * @default {a line on stderr}
+   * @default {the error handler of the provider the exporter is added to, else stderr}
    */
   onError?: ErrorHandler;
 }
@@ -870,13 +872,92 @@ function retryAfterMs(value: string | null): number | undefined {
   return Math.max(0, at - Date.now());
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER)));
+/** Waits `ms` milliseconds, or less when `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER));
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** A signal that aborts when either does (`AbortSignal.any` where the runtime has it). */
+function eitherSignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  const any = (AbortSignal as { any?: (signals: AbortSignal[]) => AbortSignal }).any;
+  if (typeof any === "function") return any.call(AbortSignal, [a, b]);
+  const controller = new AbortController();
+  for (const signal of [a, b]) {
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+  }
+  return controller.signal;
 }
 
 async function gzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
   const stream = new Blob([data]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+interface DenoPermissions {
+  permissions?: { querySync?(descriptor: { name: "net"; host: string }): { state: string } };
+}
+
+/** The host and port Deno's net permission is asked about for `url`. */
+function netHost(url: string): string | undefined {
+  if ((globalThis as { Deno?: unknown }).Deno === undefined) return undefined;
+  try {
+    const parsed = new URL(url);
+    const port = parsed.port !== "" ? parsed.port : parsed.protocol === "https:" ? "443" : "80";
+    return `${parsed.hostname}:${port}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * On Deno, when the net permission for the receiver is not granted: what to say (the flag to
+ * add). Asked with `querySync`, which never prompts; sending would prompt, or fail.
+ */
+function netPermissionProblem(host: string | undefined, url: string): string | undefined {
+  if (host === undefined) return undefined;
+  try {
+    const permissions = (globalThis as { Deno?: DenoPermissions }).Deno?.permissions;
+    if (typeof permissions?.querySync !== "function") return undefined;
+    if (permissions.querySync({ name: "net", host }).state === "granted") return undefined;
+  } catch {
+    return undefined; // Cannot tell: the request will say.
+  }
+  return `the net permission for ${host} is not granted (the exporter never asks for it): run with --allow-net=${
+    new URL(url).host
+  }`;
+}
+
+/** Whether an error is the runtime refusing for lack of a permission: no retry can help. */
+function isPermissionError(error: unknown): boolean {
+  try {
+    const errors = (globalThis as {
+      Deno?: { errors?: { NotCapable?: unknown; PermissionDenied?: unknown } };
+    }).Deno?.errors;
+    for (const type of [errors?.NotCapable, errors?.PermissionDenied]) {
+      if (typeof type === "function" && error instanceof type) return true;
+    }
+    // Node.js wraps the reason of a failed fetch in `cause`.
+    for (const candidate of [error, (error as { cause?: unknown } | null)?.cause]) {
+      if (typeof candidate !== "object" || candidate === null) continue;
+      const { name, code } = candidate as { name?: unknown; code?: unknown };
+      if (name === "NotCapable" || name === "PermissionDenied" || code === "ERR_ACCESS_DENIED") {
+        return true;
+      }
+    }
+    return false;
+  } catch {
+    return false;
+  }
 }
 
 function errorText(error: unknown): string {
@@ -933,10 +1014,23 @@ export class OtlpExporter implements ActivityExporter {
   readonly #retry: Required<OtlpRetryOptions>;
   readonly #maxResponseBytes: number;
   readonly #fetch: FetchFunction;
-  readonly #onError: ErrorHandler;
+  readonly #ownHandler: boolean;
+  #onError: ErrorHandler;
+  // Reports made before a provider handed over its handler, when no onError was given.
+  #early: [Error, string, ReportLevel][] | undefined = [];
   readonly #pending = new Set<Promise<void>>();
+  // The net permission to ask Deno about before each request (the runtime's fetch only), and
+  // the variables that would have set the endpoint but could not be read.
+  readonly #netHost: string | undefined;
+  readonly #unreadEndpoint: readonly string[];
+  #endpointHinted = false;
+  // Aborted when a shutdown's time is up: requests and waits under way end at once.
+  readonly #abandon = new AbortController();
   #delivered = 0;
   #lost = 0;
+  // Lost activities whose loss was said already: to a missing permission (in the failed
+  // export), or given up by a shutdown whose caller counted them.
+  #lostSaid = 0;
   #lastError: unknown;
   #shutdown: Promise<void> | undefined;
 
@@ -959,7 +1053,9 @@ export class OtlpExporter implements ActivityExporter {
         throw new TypeError(`Cannot make OtlpExporter: ${name} must be a function`);
       }
     }
+    this.#ownHandler = options.onError !== undefined;
     this.#onError = options.onError ?? reportToStderr;
+    if (this.#ownHandler) this.#early = undefined;
     const env = options.env ?? runtimeEnv;
     const read = (name: string): string | undefined => {
       try {
@@ -970,9 +1066,9 @@ export class OtlpExporter implements ActivityExporter {
       }
     };
     const ignore = (name: string, value: string, why: string): void => {
-      safeReport(
-        this.#onError,
+      this.#report(
         new TypeError(`Ignoring ${name}=${JSON.stringify(value)}: ${why}`),
+        "warn",
         "OtlpExporter configuration",
       );
     };
@@ -989,7 +1085,8 @@ export class OtlpExporter implements ActivityExporter {
       return undefined;
     };
 
-    // Where.
+    // Where. An endpoint left to the default because its variables could not be read (Deno
+    // without the env permission) is pointed out if sending there fails.
     if (options.url !== undefined) {
       this.#url = checkUrl(options.url, "url").href;
     } else if (options.endpoint !== undefined) {
@@ -1014,6 +1111,10 @@ export class OtlpExporter implements ActivityExporter {
       }
       this.#url = url ?? tracesUrl(new URL(DEFAULT_ENDPOINT));
     }
+    this.#unreadEndpoint = options.url === undefined && options.endpoint === undefined &&
+        options.env === undefined && this.#url === tracesUrl(new URL(DEFAULT_ENDPOINT))
+      ? unreadableEnv(["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"])
+      : [];
 
     // Headers: general variable, then the traces variable, then the options.
     const headers = new Headers();
@@ -1127,12 +1228,40 @@ export class OtlpExporter implements ActivityExporter {
     }
     this.#maxResponseBytes = maxResponseBytes;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#netHost = options.fetch === undefined ? netHost(this.#url) : undefined;
 
     this.#headers.set(
       "content-type",
       this.#protocol === "http/json" ? "application/json" : "application/x-protobuf",
     );
     if (this.#compression === "gzip") this.#headers.set("content-encoding", "gzip");
+  }
+
+  /**
+   * Takes the error handler of the provider the exporter was added to (its processor calls
+   * this), unless `onError` was given: the exporter's own reports then go where the
+   * provider's go. Reports made before (ignored configuration variables) are passed on now.
+   *
+   * @param context The provider's context.
+   */
+  register(context: ProcessorContext): void {
+    if (this.#ownHandler) return;
+    this.#onError = context.reportError;
+    this.#flushEarly();
+  }
+
+  /** Reports through the handler, or keeps the report until a provider gives one. */
+  #report(error: Error, level: ReportLevel, where = "OtlpExporter"): void {
+    if (this.#early !== undefined) this.#early.push([error, where, level]);
+    else safeReport(this.#onError, error, where, level);
+  }
+
+  /** Passes on reports kept since construction (to stderr when no provider registered). */
+  #flushEarly(): void {
+    const early = this.#early;
+    if (early === undefined) return;
+    this.#early = undefined;
+    for (const [error, where, level] of early) safeReport(this.#onError, error, where, level);
   }
 
   /** The URL requests go to. */
@@ -1183,6 +1312,7 @@ export class OtlpExporter implements ActivityExporter {
    * counted in {@linkcode OtlpExporter.lostCount}.
    */
   export(activities: readonly Activity[], resource: Resource): Promise<void> {
+    this.#flushEarly();
     const count = activities.length;
     if (this.#shutdown !== undefined) {
       this.#lost += count;
@@ -1208,8 +1338,29 @@ export class OtlpExporter implements ActivityExporter {
     return result;
   }
 
-  #fail(count: number, message: string, status: number | undefined, attempts: number): never {
+  #fail(
+    count: number,
+    message: string,
+    status: number | undefined,
+    attempts: number,
+    kind: "failed" | "permission" | "abandoned" = "failed",
+  ): never {
     this.#lost += count;
+    if (kind !== "failed") this.#lostSaid += count;
+    else if (this.#unreadEndpoint.length > 0 && !this.#endpointHinted) {
+      this.#endpointHinted = true;
+      const names = this.#unreadEndpoint;
+      this.#report(
+        new Error(
+          `Sending to the default endpoint ${this.#url}: ${
+            names.join(" and ")
+          } could not be read, as the env permission is not granted (it is never asked for); run with --allow-env=${
+            names.join(",")
+          } or pass the endpoint option`,
+        ),
+        "warn",
+      );
+    }
     throw new OtlpExportError(
       `OTLP export of ${count} ${count === 1 ? "activity" : "activities"} to ${this.#url} failed${
         attempts > 1 ? ` after ${attempts} attempts` : ""
@@ -1220,6 +1371,9 @@ export class OtlpExporter implements ActivityExporter {
 
   async #send(activities: readonly Activity[], resource: Resource): Promise<void> {
     const count = activities.length;
+    const denied = netPermissionProblem(this.#netHost, this.#url);
+    // A missing permission is said once per export and never retried: no retry can mend it.
+    if (denied !== undefined) return this.#fail(count, denied, undefined, 0, "permission");
     const deadline = Date.now() + this.#timeout;
     let body: Uint8Array<ArrayBuffer>;
     try {
@@ -1232,12 +1386,16 @@ export class OtlpExporter implements ActivityExporter {
     }
     const { maxAttempts, initialBackoff, maxBackoff, multiplier } = this.#retry;
     let status: number | undefined;
+    const abandon = this.#abandon.signal;
+    const abandoned = (attempts: number): never =>
+      this.#fail(count, "given up when the exporter was shut down", status, attempts, "abandoned");
     for (let attempt = 1;; attempt++) {
+      if (abandon.aborted) return abandoned(attempt - 1);
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
         return this.#fail(count, `timed out after ${this.#timeout} ms`, status, attempt - 1);
       }
-      const signal = AbortSignal.timeout(Math.min(remaining, MAX_TIMER));
+      const signal = eitherSignal(AbortSignal.timeout(Math.min(remaining, MAX_TIMER)), abandon);
       let problem: string;
       let wait: number | undefined;
       let response: Response | undefined;
@@ -1247,8 +1405,18 @@ export class OtlpExporter implements ActivityExporter {
           signal,
         );
       } catch (error) {
+        if (abandon.aborted) return abandoned(attempt);
         if (signal.aborted) {
           return this.#fail(count, `timed out after ${this.#timeout} ms`, status, attempt);
+        }
+        if (isPermissionError(error)) {
+          return this.#fail(
+            count,
+            `${errorText(error)} (a permission error is not retried)`,
+            status,
+            attempt,
+            "permission",
+          );
         }
         problem = `network error: ${errorText(error)}`;
       }
@@ -1285,7 +1453,7 @@ export class OtlpExporter implements ActivityExporter {
           attempt,
         );
       }
-      await sleep(wait);
+      await sleep(wait, abandon);
     }
   }
 
@@ -1306,23 +1474,22 @@ export class OtlpExporter implements ActivityExporter {
     }
     if (partial === undefined || partial.rejected === 0) {
       this.#delivered += count;
-      if (unreadable !== "") {
-        safeReport(
-          this.#onError,
+      // (A response cut short by a shutdown's deadline is not worth a warning.)
+      if (unreadable !== "" && !this.#abandon.signal.aborted) {
+        this.#report(
           new OtlpExportError(
             `OTLP receiver at ${this.#url} accepted ${count} activities but its response could not be read: ${unreadable}`,
             { status: response.status, attempts },
           ),
-          "OtlpExporter",
+          "warn",
         );
       } else if (partial !== undefined && partial.message !== "") {
-        safeReport(
-          this.#onError,
+        this.#report(
           new OtlpExportError(
             `OTLP receiver at ${this.#url} warned: ${escapeControl(partial.message)}`,
             { status: response.status, attempts },
           ),
-          "OtlpExporter",
+          "warn",
         );
       }
       return;
@@ -1340,36 +1507,56 @@ export class OtlpExporter implements ActivityExporter {
 
   /**
    * Waits until every export under way has ended (delivered or failed; each ends within its
-   * timeout).
+   * timeout), or until `timeoutMillis` has passed.
    *
+   * @param options `timeoutMillis`: how long to wait at most (default: no limit).
    * @returns A promise that resolves when none is pending; it never rejects.
+   * @throws {TypeError} When `options` or `timeoutMillis` has the wrong type.
+   * @throws {RangeError} When `timeoutMillis` is negative.
    */
-  async forceFlush(): Promise<void> {
+  async forceFlush(options?: FlushOptions): Promise<void> {
+    const timeout = timeoutOption(options, Infinity, "Cannot flush OtlpExporter");
+    this.#flushEarly();
+    await settlesWithin(this.#settlePending(), timeout);
+  }
+
+  async #settlePending(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
   /**
    * Refuses further exports, waits for those under way (each ends within its timeout), and
-   * reports how many activities were not delivered, if any. Calling it again returns the same
-   * promise.
+   * reports how many activities were not delivered, if any. With `timeoutMillis`, exports
+   * still under way when it has passed are given up at once (their requests aborted, their
+   * activities counted as lost); the processor that passed the time has counted them already.
+   * Losses said before (a missing net permission, given-up exports) are not reported again.
+   * Calling it again returns the same promise.
    *
+   * @param options `timeoutMillis`: how long to wait at most (default: no limit).
    * @returns A promise that resolves when done; it never rejects.
+   * @throws {TypeError} When `options` or `timeoutMillis` has the wrong type.
+   * @throws {RangeError} When `timeoutMillis` is negative.
    */
-  shutdown(): Promise<void> {
-    return this.#shutdown ??= (async () => {
-      await this.forceFlush();
-      if (this.#lost > 0) {
+  shutdown(options?: FlushOptions): Promise<void> {
+    if (this.#shutdown !== undefined) return this.#shutdown;
+    const timeout = timeoutOption(options, Infinity, "Cannot shut down OtlpExporter");
+    return this.#shutdown = (async () => {
+      this.#flushEarly();
+      if (!(await settlesWithin(this.#settlePending(), timeout))) {
+        this.#abandon.abort();
+        await this.#settlePending();
+      }
+      if (this.#lost > this.#lostSaid) {
         const total = this.#lost + this.#delivered;
         const last = this.#lastError instanceof Error
           ? ` Last error: ${this.#lastError.message}`
           : "";
-        safeReport(
-          this.#onError,
+        this.#report(
           new OtlpExportError(
             `${this.#lost} of ${total} activities were not delivered to ${this.#url}.${last}`,
             { lostCount: this.#lost },
           ),
-          "OtlpExporter",
+          "error",
         );
       }
     })();

@@ -206,6 +206,7 @@ Deno.test("BatchProcessor drops and counts when the queue is full, reporting onc
       exportFailed: 0,
       timedOut: 0,
       afterShutdown: 0,
+      abandoned: 0,
     });
     assert.equal(errors.length, 1);
     assert.equal(errors[0]![1], "BatchProcessor queue");
@@ -593,4 +594,117 @@ Deno.test("BatchProcessor counts a batch whose error cannot be read, and goes on
   assert.equal(batch.exportedCount + batch.droppedCount, 3);
   assert.equal(batch.queueLength, 0);
   assert.equal(errors.length, 1);
+});
+
+Deno.test("BatchProcessor.shutdown() gives up at its timeout and counts what it abandons as dropped", async () => {
+  const timers = new FakeTimers();
+  let finish: (() => void) | undefined;
+  let exporterShutdowns = 0;
+  const shutdownOptions: unknown[] = [];
+  const exporter: ActivityExporter = {
+    export: () => new Promise<void>((resolve) => finish = resolve),
+    shutdown: (options) => {
+      exporterShutdowns++;
+      shutdownOptions.push(options);
+    },
+  };
+  const { batch, provider, end, errors } = setup(exporter, { timers, maxExportBatchSize: 3 });
+  end(8); // a batch of 3 goes at once and hangs; 5 wait behind it
+  let resolved = false;
+  const done = batch.shutdown({ timeoutMillis: 1000 }).then(() => resolved = true);
+  await timers.advance(999);
+  assert.equal(resolved, false);
+  await timers.advance(1);
+  await done;
+  assert.equal(batch.droppedByReason.abandoned, 8);
+  assert.equal(batch.exportedCount, 0);
+  assert.equal(batch.droppedCount, 8);
+  assert.equal(batch.pendingCount, 0);
+  assert.equal(batch.queueLength, 0);
+  assert.equal(batch.exportedCount + batch.droppedCount, 8);
+  // The exporter is shut down at once, told that no time is left for what it still sends.
+  assert.equal(exporterShutdowns, 1);
+  assert.deepEqual(shutdownOptions, [{ timeoutMillis: 0 }]);
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]![1], "BatchProcessor.shutdown");
+  assert.equal(
+    (errors[0]![0] as Error).message,
+    "Shutdown gave up after 1000 ms: 8 activities not exported yet (5 queued, 3 in an export under way) are counted as dropped",
+  );
+  // The abandoned export ends later: nothing is counted twice, nothing more is reported.
+  finish!();
+  await timers.advance(60_000);
+  assert.equal(batch.exportedCount, 0);
+  assert.equal(batch.droppedCount, 8);
+  assert.equal(errors.length, 1);
+  assert.equal(exporterShutdowns, 1);
+  end(1);
+  assert.equal(batch.droppedByReason.afterShutdown, 1);
+  await provider.shutdown();
+});
+
+Deno.test("BatchProcessor.forceFlush() gives up at its timeout and keeps the queue", async () => {
+  const timers = new FakeTimers();
+  const releases: (() => void)[] = [];
+  const received: Activity[] = [];
+  const exporter: ActivityExporter = {
+    export(activities) {
+      return new Promise<void>((resolve) =>
+        releases.push(() => {
+          received.push(...activities);
+          resolve();
+        })
+      );
+    },
+  };
+  const { batch, provider, end, errors } = setup(exporter, { timers, maxExportBatchSize: 2 });
+  end(5); // 2 go at once and hang; 3 wait
+  let resolved = false;
+  const flush = batch.forceFlush({ timeoutMillis: 500 }).then(() => resolved = true);
+  await timers.advance(499);
+  assert.equal(resolved, false);
+  await timers.advance(1);
+  await flush;
+  assert.equal(batch.pendingCount, 5);
+  assert.equal(batch.droppedCount, 0);
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]![1], "BatchProcessor.forceFlush");
+  assert.equal(
+    (errors[0]![0] as Error).message,
+    "Flush gave up after 500 ms: 5 activities are still waiting for export (3 queued, 2 in an export under way); they stay queued",
+  );
+  // The exports go on: everything arrives, and a second give-up is not reported again.
+  const second = batch.forceFlush({ timeoutMillis: 0 });
+  await timers.advance(0);
+  await second;
+  while (releases.length > 0) {
+    releases.shift()!();
+    await timers.advance(0);
+  }
+  assert.equal(received.length, 5);
+  assert.equal(batch.exportedCount, 5);
+  assert.equal(batch.pendingCount, 0);
+  assert.equal(errors.length, 1);
+  await provider.shutdown();
+});
+
+Deno.test("BatchProcessor through the provider: shutdown() ends after 30 s by default, whatever the export timeout", async () => {
+  mock.timers.enable({ apis: ["setTimeout"] });
+  try {
+    const exporter: ActivityExporter = { export: () => new Promise<void>(() => {}) };
+    const { batch, provider, end, errors } = setup(exporter, { exportTimeoutMillis: 60_000 });
+    end(600); // 512 go at once and hang; 88 wait
+    let resolved = false;
+    const done = provider.shutdown().then(() => resolved = true);
+    mock.timers.tick(29_999);
+    for (let i = 0; i < 20; i++) await Promise.resolve(); // (setTimeout is faked here)
+    assert.equal(resolved, false);
+    mock.timers.tick(1);
+    await done;
+    assert.equal(batch.droppedByReason.abandoned, 600);
+    assert.equal(batch.exportedCount + batch.droppedCount, 600);
+    assert.deepEqual(errors.map(([, where]) => where), ["BatchProcessor.shutdown"]);
+  } finally {
+    mock.timers.reset();
+  }
 });

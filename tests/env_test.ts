@@ -400,6 +400,7 @@ Deno.test("env: a reader function is asked for the standard names only", async (
     "OTEL_BSP_SCHEDULE_DELAY",
     "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
     "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_LOG_LEVEL",
     "OTEL_RESOURCE_ATTRIBUTES",
     "OTEL_SDK_DISABLED",
     "OTEL_SERVICE_NAME",

@@ -5,6 +5,7 @@
 // without net permission; run them with `deno task test:net`.
 
 import assert from "node:assert/strict";
+import { mock } from "node:test";
 import { type Activity, ActivitySource, createTracerProviderBuilder } from "../mod.ts";
 import { InMemoryExporter, Resource } from "../mod.ts";
 import {
@@ -606,4 +607,217 @@ Deno.test("OtlpExporter honours a Retry-After HTTP date in the past as retry now
   await otlp.export(activities(1), Resource.empty);
   assert.equal(calls, 2);
   assert.equal(otlp.deliveredCount, 1);
+});
+
+Deno.test("addOtlpExporter() sends every report to the provider's handler, naming OtlpExporter", async () => {
+  const reports: [string, string, string | undefined][] = [];
+  const stderr = mock.method(console, "error", () => {});
+  try {
+    const provider = createTracerProviderBuilder()
+      .addSource("Handled")
+      .setErrorHandler((e, where, level) => reports.push([where, (e as Error).message, level]))
+      .addOtlpExporter({
+        env: (name) => name === "OTEL_EXPORTER_OTLP_PROTOCOL" ? "grpc" : undefined,
+        fetch: () => Promise.resolve(new Response("bad span", { status: 400 })),
+      })
+      .build();
+    const source = new ActivitySource("Handled");
+    for (let i = 0; i < 3; i++) source.startActivity(`Op ${i}`)?.stop();
+    await provider.shutdown();
+    const failure =
+      "OTLP export of 3 activities to http://localhost:4318/v1/traces failed: HTTP 400: bad span";
+    assert.deepEqual(reports, [
+      [
+        "OtlpExporter configuration",
+        'Ignoring OTEL_EXPORTER_OTLP_PROTOCOL="grpc": expected one of http/protobuf, http/json',
+        "warn",
+      ],
+      ["Exporter OtlpExporter", failure, "error"],
+      [
+        "OtlpExporter",
+        `3 of 3 activities were not delivered to http://localhost:4318/v1/traces. Last error: ${failure}`,
+        "error",
+      ],
+    ]);
+    assert.equal(stderr.mock.callCount(), 0);
+  } finally {
+    stderr.mock.restore();
+  }
+});
+
+Deno.test("OtlpExporter added with addBatchExporter() reports to the provider's handler unless given onError", async (t) => {
+  const failing: FetchFunction = () => Promise.resolve(new Response(null, { status: 500 }));
+  const stderr = mock.method(console, "error", () => {});
+  try {
+    await t.step(
+      "without onError: the provider's handler, configuration warnings included",
+      async () => {
+        const reports: string[] = [];
+        const otlp = new OtlpExporter({
+          env: (name) => name === "OTEL_EXPORTER_OTLP_COMPRESSION" ? "zip" : undefined,
+          fetch: failing,
+        });
+        const provider = createTracerProviderBuilder().addSource("Handled.Own")
+          .setErrorHandler((_e, where) => reports.push(where))
+          .addBatchExporter(otlp).build();
+        new ActivitySource("Handled.Own").startActivity("Op")?.stop();
+        await provider.shutdown();
+        assert.deepEqual(reports, [
+          "OtlpExporter configuration",
+          "Exporter OtlpExporter",
+          "OtlpExporter",
+        ]);
+      },
+    );
+    await t.step("with onError: the exporter's own handler", async () => {
+      const own: string[] = [];
+      const reports: string[] = [];
+      const otlp = new OtlpExporter({
+        env: () => undefined,
+        fetch: failing,
+        onError: (_e, where) => own.push(where),
+      });
+      const provider = createTracerProviderBuilder().addSource("Handled.Given")
+        .setErrorHandler((_e, where) => reports.push(where))
+        .addExporter(otlp).build();
+      new ActivitySource("Handled.Given").startActivity("Op")?.stop();
+      await provider.shutdown();
+      assert.deepEqual(reports, ["Exporter OtlpExporter"]);
+      assert.deepEqual(own, ["OtlpExporter"]);
+    });
+    assert.equal(stderr.mock.callCount(), 0);
+  } finally {
+    stderr.mock.restore();
+  }
+});
+
+Deno.test({
+  name:
+    "addOtlpExporter() with a collector that never answers: shutdown() ends at its timeout and accounts for every activity",
+  ignore: NO_NET,
+  async fn() {
+    // A collector that accepts the connection, reads, and never answers; it notices when the
+    // client gives the request up (the connection closes).
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    let requests = 0;
+    const givenUp = (async () => {
+      const conn = await listener.accept();
+      const buffer = new Uint8Array(65_536);
+      for (let n; (n = await conn.read(buffer)) !== null;) if (n > 0 && requests === 0) requests++;
+      conn.close();
+    })();
+    const reports: [string, string][] = [];
+    const provider = createTracerProviderBuilder()
+      .addSource("Silent")
+      .setErrorHandler((e, where) => reports.push([where, (e as Error).message]))
+      .addOtlpExporter({ endpoint: `http://127.0.0.1:${listener.addr.port}`, env: () => undefined })
+      .build();
+    const source = new ActivitySource("Silent");
+    for (let i = 0; i < 2560; i++) source.startActivity(`Op ${i}`)?.stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const outcome = await Promise.race([
+        Promise.all([provider.shutdown({ timeoutMillis: 300 }), givenUp]).then(() => "ended"),
+        new Promise<string>((resolve) => timer = setTimeout(() => resolve("still pending"), 5000)),
+      ]);
+      // Ended, and the request under way was given up rather than left to the exporter's
+      // 10 s timeout.
+      assert.equal(outcome, "ended");
+    } finally {
+      clearTimeout(timer);
+      listener.close();
+    }
+    assert.equal(requests, 1);
+    // 512 were being sent; 2048 waited: every one of the 2560 is counted, once, and said once.
+    assert.deepEqual(reports, [[
+      "BatchProcessor.shutdown",
+      "Shutdown gave up after 300 ms: 2560 activities not exported yet (2048 queued, 512 in an export under way) are counted as dropped",
+    ]]);
+  },
+});
+
+const endpointVariablesGranted = [
+  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+]
+  .some((variable) => Deno.permissions.querySync({ name: "env", variable }).state === "granted");
+
+Deno.test({
+  name:
+    "OtlpExporter sending to the default endpoint because OTEL_EXPORTER_OTLP_*ENDPOINT cannot be read says so once, when sending fails",
+  ignore: endpointVariablesGranted,
+  async fn() {
+    const reports: [string, string, string | undefined][] = [];
+    let calls = 0;
+    const otlp = new OtlpExporter({
+      retry: { maxAttempts: 1 },
+      fetch: () => {
+        calls++;
+        return Promise.reject(new TypeError("error sending request: connection refused"));
+      },
+    });
+    const provider = createTracerProviderBuilder().addSource("Unread")
+      .setErrorHandler((e, where, level) => reports.push([where, (e as Error).message, level]))
+      .setEnvironment(false)
+      .addExporter(otlp).build();
+    const source = new ActivitySource("Unread");
+    source.startActivity("One")?.stop();
+    source.startActivity("Two")?.stop();
+    await provider.shutdown();
+    assert.equal(calls, 2);
+    assert.deepEqual(reports.map(([where, , level]) => `${level} ${where}`), [
+      "warn OtlpExporter",
+      "error Exporter OtlpExporter",
+      "error OtlpExporter",
+    ]);
+    assert.equal(
+      reports[0]![1],
+      "Sending to the default endpoint http://localhost:4318/v1/traces: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and OTEL_EXPORTER_OTLP_ENDPOINT could not be read, as the env permission is not granted (it is never asked for); run with --allow-env=OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,OTEL_EXPORTER_OTLP_ENDPOINT or pass the endpoint option",
+    );
+  },
+});
+
+Deno.test("OtlpExporter with an endpoint given, or variables read elsewhere, has nothing to say about the environment", async () => {
+  const reports: string[] = [];
+  for (const options of [{ endpoint: "http://127.0.0.1:9" }, { env: () => undefined }]) {
+    const otlp = new OtlpExporter({
+      ...options,
+      retry: { maxAttempts: 1 },
+      fetch: () => Promise.reject(new TypeError("connection refused")),
+      onError: (e) => reports.push((e as Error).message),
+    });
+    await otlp.export(activities(1), Resource.empty).catch(() => {});
+    await otlp.shutdown();
+  }
+  assert.equal(reports.length, 2);
+  assert.ok(reports.every((r) => /^1 of 1 activities were not delivered/.test(r)), reports.join());
+});
+
+Deno.test("OtlpExporter.shutdown() with a timeout gives up the requests still under way; forceFlush() only stops waiting", async () => {
+  const reports: string[] = [];
+  let aborted = 0;
+  const otlp = exporter({
+    fetch: (_url, init) =>
+      new Promise<Response>((_resolve, reject) => {
+        init.signal?.addEventListener("abort", () => {
+          aborted++;
+          reject(init.signal!.reason);
+        });
+      }),
+  }, reports);
+  const sent = otlp.export(activities(3), Resource.empty);
+  const result = sent.then(() => "delivered", (e: unknown) => (e as Error).message);
+  await otlp.forceFlush({ timeoutMillis: 10 });
+  assert.equal(aborted, 0);
+  assert.equal(otlp.pendingCount, 1);
+  await otlp.shutdown({ timeoutMillis: 10 });
+  assert.equal(aborted, 1);
+  assert.equal(
+    await result,
+    `OTLP export of 3 activities to ${otlp.url} failed: given up when the exporter was shut down`,
+  );
+  assert.equal(otlp.lostCount, 3);
+  assert.equal(otlp.pendingCount, 0);
+  // Whoever gave the export up has counted it: no second report of the same loss.
+  assert.deepEqual(reports, []);
 });

@@ -15,6 +15,7 @@ import {
   Resource,
   SimpleProcessor,
   TracerProvider,
+  type TracerProviderBuilder,
 } from "../mod.ts";
 
 let counter = 0;
@@ -519,4 +520,255 @@ Deno.test("TracerProvider counts a malformed sampling result as drop and reports
   assert.deepEqual([first?.recorded, second?.recorded], [false, false]);
   assert.deepEqual([first?.isAllDataRequested, second?.isAllDataRequested], [false, false]);
   assert.deepEqual(reports, ["Sampler Malformed"]);
+});
+
+/** Settles with "done" or, if `promise` has not settled after 5 s, "still pending". */
+async function within5s(promise: Promise<unknown>): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve("still pending"), 5000);
+  });
+  try {
+    return await Promise.race([promise.then(() => "done"), guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("TracerProvider.shutdown() stops waiting for a processor that never finishes, and says so once", async () => {
+  const reports: [string, string, string | undefined][] = [];
+  let stuckCalls = 0;
+  const stuck: ActivityProcessor = {
+    onEnd() {},
+    forceFlush: () => new Promise<void>(() => {}),
+    shutdown: () => {
+      stuckCalls++;
+      return new Promise<void>(() => {});
+    },
+  };
+  const memory = new InMemoryExporter();
+  const name = uniqueName();
+  const provider = createTracerProviderBuilder().addSource(name).addProcessor(stuck)
+    .addInMemoryExporter(memory)
+    .setErrorHandler((error, where, level) =>
+      reports.push([where, (error as Error).message, level])
+    )
+    .build();
+  const source = new ActivitySource(name);
+  source.startActivity("Work")?.stop();
+  assert.equal(await within5s(provider.forceFlush({ timeoutMillis: 20 })), "done");
+  assert.equal(await within5s(provider.shutdown({ timeoutMillis: 20 })), "done");
+  assert.equal(stuckCalls, 1);
+  assert.equal(memory.activities.length, 1); // the other processor still did its work
+  assert.deepEqual(reports, [
+    [
+      "TracerProvider.forceFlush",
+      "Object.forceFlush() did not finish within 20 ms; the provider no longer waits for it",
+      "warn",
+    ],
+  ]);
+  // A second shutdown returns the first one's promise.
+  assert.equal(await within5s(provider.shutdown()), "done");
+  source[Symbol.dispose]();
+});
+
+Deno.test("TracerProvider.shutdown() gives a hanging simple exporter up at the timeout", async () => {
+  const reports: [string, string][] = [];
+  const calls: string[] = [];
+  const exporter: ActivityExporter = {
+    export: () => new Promise<void>(() => {}),
+    forceFlush: () => void calls.push("forceFlush"),
+    shutdown: (options) => void calls.push(`shutdown ${JSON.stringify(options)}`),
+  };
+  const name = uniqueName();
+  const provider = createTracerProviderBuilder().addSource(name).addExporter(exporter)
+    .setErrorHandler((error, where) => reports.push([where, (error as Error).message]))
+    .setFlushTimeout(30)
+    .build();
+  assert.equal(provider.flushTimeoutMillis, 30);
+  const source = new ActivitySource(name);
+  source.startActivity("One")?.stop();
+  source.startActivity("Two")?.stop();
+  assert.equal(await within5s(provider.shutdown()), "done");
+  assert.deepEqual(reports, [[
+    "SimpleProcessor.shutdown",
+    "Shutdown gave up after 30 ms: 2 exports still under way are abandoned",
+  ]]);
+  // The exporter is not flushed (its exports have not ended), but shut down with no time left.
+  assert.deepEqual(calls, ['shutdown {"timeoutMillis":0}']);
+  source[Symbol.dispose]();
+});
+
+Deno.test("TracerProvider flush timeouts: 30 s by default; bad values are errors", async () => {
+  const provider = createTracerProviderBuilder().build();
+  assert.equal(provider.flushTimeoutMillis, 30_000);
+  assert.throws(() => provider.forceFlush({ timeoutMillis: -1 }), {
+    name: "RangeError",
+    message:
+      "Cannot flush TracerProvider: timeoutMillis must be from 0 to 2147483647 or Infinity, got -1",
+  });
+  assert.throws(() => provider.shutdown({ timeoutMillis: "5" as never }), {
+    name: "TypeError",
+    message: "Cannot shut down TracerProvider: timeoutMillis must be a number, got string",
+  });
+  assert.throws(() => createTracerProviderBuilder().setFlushTimeout(NaN), {
+    name: "RangeError",
+    message:
+      /^Cannot set flush timeout: timeoutMillis must be from 0 to 2147483647 or Infinity, got NaN$/,
+  });
+  const unbounded = createTracerProviderBuilder().setFlushTimeout(Infinity).build();
+  assert.equal(unbounded.flushTimeoutMillis, Infinity);
+  await unbounded.shutdown();
+  await provider.shutdown({ timeoutMillis: Infinity });
+});
+
+Deno.test("TracerProvider with OTEL_LOG_LEVEL=debug says when it records nothing for want of a source", async (t) => {
+  const build = (env: Record<string, string>, configure = (b: TracerProviderBuilder) => b) => {
+    const reports: [string, string, string | undefined][] = [];
+    const provider = configure(
+      createTracerProviderBuilder().setEnvironment(env)
+        .setErrorHandler((error, where, level) =>
+          reports.push([where, (error as Error).message, level])
+        ),
+    ).build();
+    return { provider, reports };
+  };
+  const noSource =
+    "The provider listens to no source, so it records nothing: add sources with addSource(name)";
+
+  await t.step("no source: at build", async () => {
+    const { provider, reports } = build({ OTEL_LOG_LEVEL: "debug" });
+    assert.deepEqual(reports, [["TracerProvider", noSource, "debug"]]);
+    await provider.shutdown();
+  });
+
+  await t.step("OTEL_SDK_DISABLED: at build", async () => {
+    const { provider, reports } = build(
+      { OTEL_LOG_LEVEL: "DEBUG", OTEL_SDK_DISABLED: "true" },
+      (b) => b.addSource("App"),
+    );
+    assert.deepEqual(reports, [
+      [
+        "Environment variable OTEL_SDK_DISABLED",
+        "OTEL_SDK_DISABLED is true: the provider listens to no source",
+        "debug",
+      ],
+      ["TracerProvider", noSource, "debug"],
+    ]);
+    await provider.shutdown();
+  });
+
+  await t.step("patterns that match no source made in the first 5 s", async () => {
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const prefix = uniqueName("Debug");
+      const before = new ActivitySource(`${prefix}.Other`);
+      const { provider, reports } = build(
+        { OTEL_LOG_LEVEL: "verbose" },
+        (b) => b.addSource(`${prefix}.Orders.*`, `${prefix}.Shop`),
+      );
+      const after = new ActivitySource(`${prefix}.Order`);
+      mock.timers.tick(4999);
+      assert.deepEqual(reports, []);
+      mock.timers.tick(1);
+      // Sources of other tests may be alive too: those made here are among those listed.
+      assert.equal(reports.length, 1);
+      // (deepEqual above narrowed the type to an empty list)
+      const [where, message, level] = (reports as [string, string, string][])[0]!;
+      assert.equal(where, "TracerProvider");
+      assert.equal(level, "debug");
+      assert.ok(
+        message.startsWith(
+          `No source matched the provider's sources ("${prefix}.Orders.*", "${prefix}.Shop") in its first 5 s, so it has recorded nothing; sources seen: `,
+        ),
+        message,
+      );
+      assert.ok(message.includes(`"${prefix}.Other", "${prefix}.Order"`), message);
+      await provider.shutdown();
+      assert.equal(reports.length, 1);
+      before[Symbol.dispose]();
+      after[Symbol.dispose]();
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  await t.step(
+    "a matching source, or a shutdown before any: said at most once, at shutdown",
+    async () => {
+      const prefix = uniqueName("Debug");
+      const matched = build({ OTEL_LOG_LEVEL: "debug" }, (b) => b.addSource(`${prefix}.A`));
+      const source = new ActivitySource(`${prefix}.A`); // alive: the next provider sees it too
+      await matched.provider.shutdown();
+      assert.deepEqual(matched.reports, []);
+      const unmatched = build({ OTEL_LOG_LEVEL: "debug" }, (b) => b.addSource(`${prefix}.B`));
+      await unmatched.provider.shutdown();
+      assert.equal(unmatched.reports.length, 1);
+      const message = unmatched.reports[0]![1];
+      assert.ok(
+        message.startsWith(
+          `No source matched the provider's sources ("${prefix}.B") before it was shut down, so it has recorded nothing; sources seen: `,
+        ),
+        message,
+      );
+      assert.ok(message.endsWith(`"${prefix}.A"`), message); // (with sources of other tests)
+      source[Symbol.dispose]();
+    },
+  );
+
+  await t.step("without debug, nothing", async () => {
+    const { provider, reports } = build({});
+    await provider.shutdown();
+    assert.deepEqual(reports, []);
+  });
+});
+
+Deno.test("TracerProvider log levels: OTEL_LOG_LEVEL or setLogLevel() choose which reports reach the handler", async (t) => {
+  const failing: ActivityExporter = {
+    export() {
+      throw new Error("Down");
+    },
+  };
+  const run = async (env: Record<string, string>, level?: "none" | "error" | "warn" | "debug") => {
+    const name = uniqueName();
+    const reports: string[] = [];
+    const builder = createTracerProviderBuilder().addSource(name)
+      .setEnvironment({ OTEL_TRACES_SAMPLER: "sometimes", ...env })
+      .setErrorHandler((_e, where, level) => reports.push(`${level} ${where}`))
+      .addExporter(failing);
+    if (level !== undefined) builder.setLogLevel(level);
+    const provider = builder.build();
+    const source = new ActivitySource(name);
+    source.startActivity("Work")?.stop();
+    await provider.shutdown();
+    source[Symbol.dispose]();
+    return reports;
+  };
+  const warning = "warn Environment variable OTEL_TRACES_SAMPLER";
+  const failure = "error Exporter Object";
+  await t.step("default (info): errors and warnings", async () => {
+    assert.deepEqual(await run({}), [warning, failure]);
+  });
+  await t.step("error: errors only", async () => {
+    assert.deepEqual(await run({ OTEL_LOG_LEVEL: "error" }), [failure]);
+  });
+  await t.step("none: nothing", async () => {
+    assert.deepEqual(await run({ OTEL_LOG_LEVEL: "none" }), []);
+  });
+  await t.step("setLogLevel() wins over OTEL_LOG_LEVEL", async () => {
+    assert.deepEqual(await run({ OTEL_LOG_LEVEL: "none" }, "warn"), [warning, failure]);
+  });
+  await t.step("an unknown OTEL_LOG_LEVEL is a warning; info applies", async () => {
+    assert.deepEqual(await run({ OTEL_LOG_LEVEL: "loud" }), [
+      "warn Environment variable OTEL_LOG_LEVEL",
+      warning,
+      failure,
+    ]);
+  });
+  await t.step("a bad level is a TypeError", () => {
+    assert.throws(() => createTracerProviderBuilder().setLogLevel("all" as never), {
+      name: "TypeError",
+      message: "Cannot set log level: expected one of none, error, warn, info, debug, got all",
+    });
+  });
 });
