@@ -1,7 +1,7 @@
 // The service benchmark: what a traced request costs a `Deno.serve` service, this module against
 // OpenTelemetry JS and Deno's built-in telemetry (the variants are described in server.ts).
 //
-//   deno task bench:service                      # 6 rounds of A, B, B0, C, D; about 6 minutes
+//   deno task bench:service                      # 6 rounds of A, B, B0, C, D; 5 to 10 minutes
 //   deno task bench:service --rounds 3 --duration 4 --variants A,B,C
 //   deno task bench:service --profile A,B        # A, then B, under --cpu-prof; their breakdowns
 //
@@ -20,7 +20,9 @@
 //
 // Options: --rounds N (6), --duration S (6, measured seconds per run), --warmup S (3),
 // --connections N (50), --variants A,B,B0,C,D, --out FILE (/tmp/service-bench.json),
-// --profile VARIANTS (one run of each under `deno run --cpu-prof`, sampling every
+// --quiet-wait S (10: before each run, wait up to S seconds for a second in which both cores
+// are idle; the report gives, per variant, how much other work still reached the service's
+// core), --profile VARIANTS (one run of each under `deno run --cpu-prof`, sampling every
 // --interval µs (100); profiles in /tmp/service-prof/<variant>.cpuprofile, summarised by
 // profile.ts per request), --top N (30, rows of the profile summary).
 
@@ -47,6 +49,7 @@ interface Options {
   profile: Variant[] | undefined;
   top: number;
   interval: number;
+  quietWait: number;
 }
 
 function parseOptions(args: string[]): Options {
@@ -60,6 +63,7 @@ function parseOptions(args: string[]): Options {
     profile: undefined,
     top: 30,
     interval: 100,
+    quietWait: 10,
   };
   for (let i = 0; i < args.length; i += 2) {
     const name = args[i];
@@ -73,6 +77,7 @@ function parseOptions(args: string[]): Options {
       case "--connections":
       case "--top":
       case "--interval":
+      case "--quiet-wait":
         if (!Number.isInteger(number) || number < 1) {
           throw new RangeError(`Cannot read options: ${name} must be a positive integer`);
         }
@@ -151,6 +156,37 @@ async function cpuSeconds(pid: number, ticksPerSecond: number): Promise<number> 
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/** Busy time of one core (all processes), in seconds, from /proc/stat. */
+async function coreBusySeconds(core: string, ticksPerSecond: number): Promise<number> {
+  const stat = await readProc("/proc/stat");
+  const line = new RegExp(`^cpu${core} (.+)$`, "m").exec(stat);
+  if (line === null) throw new Error(`Cannot read core ${core} in /proc/stat`);
+  // user nice system idle iowait irq softirq steal ...: all but idle and iowait.
+  const ticks = line[1]!.trim().split(/\s+/).map(Number);
+  const busy = ticks.reduce((sum, n, i) => (i === 3 || i === 4 ? sum : sum + n), 0);
+  return busy / ticksPerSecond;
+}
+
+/**
+ * Before a run, waits (at most `maxSeconds`) for a second in which neither core is more than
+ * 10% busy, so that a run starts when other work on the machine pauses. Returns the seconds
+ * waited.
+ */
+async function waitForQuiet(maxSeconds: number, ticksPerSecond: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const before = await Promise.all(
+      [SERVER_CORE, LOAD_CORE].map((core) => coreBusySeconds(core, ticksPerSecond)),
+    );
+    await sleep(1000);
+    const after = await Promise.all(
+      [SERVER_CORE, LOAD_CORE].map((core) => coreBusySeconds(core, ticksPerSecond)),
+    );
+    const waited = (Date.now() - started) / 1000;
+    if (after.every((busy, i) => busy - before[i]! <= 0.1) || waited >= maxSeconds) return waited;
+  }
 }
 
 async function peakRssBytes(pid: number): Promise<number> {
@@ -258,6 +294,13 @@ interface Run {
   measuredRequests: number;
   /** Service CPU seconds during the measurement. */
   cpuSeconds: number;
+  /**
+   * Seconds the service's core spent on other work during the measurement (other processes,
+   * interrupts): how much the machine's noise reached the service.
+   */
+  otherCpuOnServerCore: number;
+  /** Seconds waited before the run for the machine to be quiet. */
+  waitedForQuiet: number;
   /** Service CPU per request during the measurement, in microseconds. */
   cpuPerRequestUs: number;
   peakRssBytes: number;
@@ -284,6 +327,7 @@ interface RunOptions {
 async function runVariant(run: RunOptions): Promise<Run> {
   const { variant, port, options, receiver } = run;
   await receiver.reset();
+  const waitedForQuiet = await waitForQuiet(options.quietWait, run.ticksPerSecond);
   const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
   for (const name of ["HOME", "DENO_DIR", "TMPDIR"]) {
     const value = Deno.env.get(name);
@@ -333,9 +377,11 @@ async function runVariant(run: RunOptions): Promise<Run> {
     await wrk(port, options.warmup, options.connections);
     const before = await ask("stats");
     const cpuBefore = await cpuSeconds(pid, run.ticksPerSecond);
+    const coreBefore = await coreBusySeconds(SERVER_CORE, run.ticksPerSecond);
     const measured = parseWrk(await wrk(port, options.duration, options.connections));
     const after = await ask("stats");
     const cpuAfter = await cpuSeconds(pid, run.ticksPerSecond);
+    const coreAfter = await coreBusySeconds(SERVER_CORE, run.ticksPerSecond);
     const peak = await peakRssBytes(pid);
     const stopping = await cpuSeconds(pid, run.ticksPerSecond);
     const stopped = await ask("stop");
@@ -367,6 +413,8 @@ async function runVariant(run: RunOptions): Promise<Run> {
       p99Ms: measured.p99Ms,
       measuredRequests,
       cpuSeconds: cpu,
+      otherCpuOnServerCore: Math.max(0, coreAfter - coreBefore - cpu),
+      waitedForQuiet,
       cpuPerRequestUs: cpu / measuredRequests * 1e6,
       peakRssBytes: peak,
       handledRequests: handled,
@@ -412,6 +460,8 @@ interface VariantSummary {
   peakRssMB: Spread;
   spansSent: number;
   spansReceived: number;
+  /** Other work on the service's core during the measurement, in percent of its length. */
+  noisePercent: Spread;
 }
 
 interface Ratio {
@@ -419,7 +469,7 @@ interface Ratio {
   value: Spread;
 }
 
-function summarizeRuns(runs: Run[], variants: Variant[], rounds: number) {
+function summarizeRuns(runs: Run[], variants: Variant[], rounds: number, duration: number) {
   const byRound = (variant: Variant) =>
     Array.from(
       { length: rounds },
@@ -440,6 +490,7 @@ function summarizeRuns(runs: Run[], variants: Variant[], rounds: number) {
       peakRssMB: spread(list.map((x) => x.peakRssBytes / 2 ** 20)),
       spansSent: list.reduce((sum, x) => sum + x.spansSent, 0),
       spansReceived: list.reduce((sum, x) => sum + x.spansReceived, 0),
+      noisePercent: spread(list.map((x) => x.otherCpuOnServerCore / duration * 100)),
     };
     if (variant !== "A" && variants.includes("A")) {
       summary.extraCpuPerRequestUs = spread(extra(variant));
@@ -490,8 +541,8 @@ function formatSpread(s: Spread, digits: number, unit = ""): string {
 
 function formatTable(summary: ReturnType<typeof summarizeRuns>): string {
   const lines = [
-    "| variant | req/s | p50 | p99 | CPU per request | extra CPU per request vs A | peak RSS | spans received / sent |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| variant | req/s | p50 | p99 | CPU per request | extra CPU per request vs A | peak RSS | spans received / sent | other work on the service's core |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const s of summary.summaries) {
     lines.push(
@@ -499,7 +550,9 @@ function formatTable(summary: ReturnType<typeof summarizeRuns>): string {
         formatSpread(s.p50Ms, 2, " ms")
       } | ${formatSpread(s.p99Ms, 2, " ms")} | ${formatSpread(s.cpuPerRequestUs, 1, " µs")} | ${
         s.extraCpuPerRequestUs === undefined ? "–" : formatSpread(s.extraCpuPerRequestUs, 1, " µs")
-      } | ${formatSpread(s.peakRssMB, 0, " MB")} | ${s.spansReceived} / ${s.spansSent} |`,
+      } | ${formatSpread(s.peakRssMB, 0, " MB")} | ${s.spansReceived} / ${s.spansSent} | ${
+        formatSpread(s.noisePercent, 0, "%")
+      } |`,
     );
   }
   lines.push("", "| within-round ratio | median (min–max) |", "| --- | --- |");
@@ -596,13 +649,13 @@ async function main(): Promise<void> {
             run.cpuPerRequestUs.toFixed(2)
           } µs CPU/request, ${
             (run.peakRssBytes / 2 ** 20).toFixed(0)
-          } MB, spans ${run.spansReceived} / ${run.spansSent}${
-            run.wrkErrors > 0 ? `, ${run.wrkErrors} wrk errors` : ""
-          }`,
+          } MB, spans ${run.spansReceived} / ${run.spansSent}, other work on the service's core ${
+            run.otherCpuOnServerCore.toFixed(2)
+          } s${run.wrkErrors > 0 ? `, ${run.wrkErrors} wrk errors` : ""}`,
         );
       }
     }
-    const summary = summarizeRuns(runs, options.variants, options.rounds);
+    const summary = summarizeRuns(runs, options.variants, options.rounds, options.duration);
     const lost = runs.filter((run) => run.spansReceived !== run.spansSent);
     const seconds = (Date.now() - started.getTime()) / 1000;
     const report = {
