@@ -76,64 +76,114 @@ const OTLP_ENCODERS = new Set([
   "encodeOtlpTraces",
 ]);
 
-/** The category of a file of the module, for a frame that is the module's innermost. */
+const GC = "GC";
+const IDLE = "idle (event loop outside JavaScript)";
+const PROGRAM = "native, not attributed (program)";
+const STARTUP = "start-up and lazy loading";
+const HEADERS = "extracting headers (request.headers, traceparent, baggage)";
+const URL_PARSE = "naming and tagging the server activity: new URL(request.url)";
+const NAMING = "naming and tagging the server activity: the rest of instrumentHandler";
+const CONTEXT = "context entry (startActiveActivity, the current activity)";
+const ACTIVITIES = "the activities: start, tags, stop (ids, clock, sampling, listeners)";
+const BATCH = "batch queue (onEnd, timers, export scheduling)";
+const ENCODING = "encoding (OTLP)";
+const GZIP = "gzip (CompressionStream)";
+const FETCH = "fetch to the collector";
+const OTLP_OTHER = "OTLP exporter, other (retries, timeout, response)";
+const PROMISE = "Deno.serve: the handler's promise (async path, request headers copied)";
+const SERVER = "HTTP server and runtime (no module frame on the stack)";
+const HANDLER = "the service's own code (handler, control channel)";
+
+/** The category of a file of the module, when one of its frames decides. */
 const MODULE_CATEGORIES: Record<string, string> = {
-  "propagation.ts": "extracting headers (traceparent, baggage)",
-  "baggage.ts": "extracting headers (traceparent, baggage)",
-  "_carrier.ts": "extracting headers (traceparent, baggage)",
-  "http.ts": "naming and tagging the server activity (instrumentHandler: URL, tags)",
-  "context.ts": "context entry (the current activity)",
-  "activity.ts": "the activities: start, tags, stop (ids, clock, sampling, listeners)",
-  "source.ts": "the activities: start, tags, stop (ids, clock, sampling, listeners)",
-  "provider.ts": "the activities: start, tags, stop (ids, clock, sampling, listeners)",
-  "sampler.ts": "the activities: start, tags, stop (ids, clock, sampling, listeners)",
-  "_tags.ts": "the activities: start, tags, stop (ids, clock, sampling, listeners)",
-  "_time.ts": "the activities: start, tags, stop (ids, clock, sampling, listeners)",
-  "ids.ts": "the activities: start, tags, stop (ids, clock, sampling, listeners)",
-  "links.ts": "the activities: start, tags, stop (ids, clock, sampling, listeners)",
-  "batch.ts": "batch queue (onEnd, timers, export scheduling)",
-  "_protobuf.ts": "encoding (OTLP)",
-  "_lazy_otlp.ts": "OTLP exporter, other (request, response, timeout)",
+  "propagation.ts": HEADERS,
+  "baggage.ts": HEADERS,
+  "context.ts": CONTEXT,
+  "activity.ts": ACTIVITIES,
+  "source.ts": ACTIVITIES,
+  "provider.ts": ACTIVITIES,
+  "sampler.ts": ACTIVITIES,
+  "exporter.ts": ACTIVITIES,
+  "batch.ts": BATCH,
+  "_protobuf.ts": ENCODING,
+  "_lazy_otlp.ts": OTLP_OTHER,
 };
 
 /**
+ * Helpers that several parts use (ids, parsing, tags, the clock): their frames do not decide,
+ * the caller's do; they count for this category only when no caller in the module is found.
+ */
+const HELPER_CATEGORIES: Record<string, string> = {
+  "links.ts": ACTIVITIES,
+  "ids.ts": ACTIVITIES,
+  "_tags.ts": ACTIVITIES,
+  "_time.ts": ACTIVITIES,
+  "_promise.ts": ACTIVITIES,
+  "_carrier.ts": HEADERS,
+  "_env.ts": STARTUP,
+};
+
+const isFetch = (f: Frame) =>
+  f.file.startsWith("ext:deno_fetch/26_fetch") || /^op_fetch/.test(f.name);
+
+/**
  * The work a sample was doing, from its stack (`stack[0]` is the running function, the last
- * the root). Time in the runtime (Headers, URL, fetch, timers, async context) counts for the
- * innermost frame of the module's own code (or the benchmark's, or an npm package's) that led
- * to it; samples with none of these are the HTTP server and the runtime.
+ * the root). The innermost frame of the module's own code decides (helpers such as ids or
+ * traceparent parsing count for their caller), and time in the runtime (Headers, URL, fetch,
+ * timers, async context) counts for the module's code that called it. Without a module frame,
+ * the benchmark's handler, an npm package (`npm:<package>`), the collector's fetch or the HTTP
+ * server.
+ *
+ * @param stack The frames of one sample, innermost first.
+ * @returns The category's name.
  */
 export function categorize(stack: readonly Frame[]): string {
   const top = stack[0]!;
-  if (top.name === "(garbage collector)") return "GC";
-  if (top.name === "(idle)") return "idle (event loop outside JavaScript)";
-  if (top.name === "(program)" || top.name === "(root)") return "native, not attributed (program)";
-  for (const frame of stack) {
-    if (/^(loadExtScript|lazyLoad|op_lazy_load_esm|op_load_ext_script)$/.test(frame.name)) {
-      return "start-up and lazy loading";
-    }
+  if (top.name === "(garbage collector)") return GC;
+  if (top.name === "(idle)") return IDLE;
+  if (top.name === "(program)" || top.name === "(root)") return PROGRAM;
+  if (
+    stack.some((f) => /^(loadExtScript|lazyLoad|op_lazy_load_esm|op_load_ext_script)$/.test(f.name))
+  ) {
+    return STARTUP;
   }
+  if (stack.some((f) => f.name === "CompressionStream" || f.name.startsWith("op_compression"))) {
+    return GZIP;
+  }
+  let helper: string | undefined;
   for (let i = 0; i < stack.length; i++) {
     const frame = stack[i]!;
     const callees = stack.slice(0, i);
-    if (
-      callees.some((f) => f.name === "CompressionStream" || f.name.startsWith("op_compression"))
-    ) {
-      return "gzip (CompressionStream)";
-    }
     if (MODULE_FILE.test(frame.file)) {
-      if (frame.file === "otlp.ts") {
-        if (OTLP_ENCODERS.has(frame.name)) return "encoding (OTLP)";
-        if (callees.some((f) => f.file.startsWith("ext:deno_fetch/") || /^op_fetch/.test(f.name))) {
-          return "fetch to the collector";
-        }
-        return "OTLP exporter, other (request, response, timeout)";
+      const category = HELPER_CATEGORIES[frame.file];
+      if (category !== undefined) {
+        helper ??= category;
+        continue;
       }
-      return MODULE_CATEGORIES[frame.file] ?? `the module, ${frame.file}`;
+      switch (frame.file) {
+        case "otlp.ts":
+          if (OTLP_ENCODERS.has(frame.name)) return ENCODING;
+          return callees.some(isFetch) ? FETCH : OTLP_OTHER;
+        case "http.ts":
+          if (callees.some((f) => f.file === "ext:deno_web/00_url.js")) return URL_PARSE;
+          if (callees.some((f) => /header/i.test(f.name))) return HEADERS;
+          return NAMING;
+        case "source.ts":
+        case "activity.ts":
+          if (frame.name === "startActiveActivity" || frame.name === "run") return CONTEXT;
+          return ACTIVITIES;
+        default:
+          return MODULE_CATEGORIES[frame.file] ?? `the module, ${frame.file}`;
+      }
     }
-    if (frame.file.startsWith("bench/")) return "the service's own handler";
+    if (helper !== undefined) continue;
+    if (frame.file.startsWith("bench/")) return HANDLER;
     if (frame.file.startsWith("npm:")) return frame.file.split("/").slice(0, 2).join("/");
   }
-  return "HTTP server and runtime (no module frame on the stack)";
+  if (helper !== undefined) return helper;
+  if (stack.some((f) => f.name === "cacheRequestHeaders")) return PROMISE;
+  if (stack.some((f) => isFetch(f) || f.file.startsWith("ext:deno_web/06_streams"))) return FETCH;
+  return SERVER;
 }
 
 /** One row of a summary. */

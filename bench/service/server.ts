@@ -210,10 +210,14 @@ async function main(): Promise<void> {
     { hostname: "127.0.0.1", port, onListen: () => send({ ready: port }) },
     service.handler,
   );
-  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+  // Read without streams, so that a profile shows no stream work but the collector's.
+  const buffer = new Uint8Array(256);
+  const decoder = new TextDecoder();
   let pending = "";
-  for await (const chunk of lines) {
-    pending += chunk;
+  for (;;) {
+    const n = await Deno.stdin.read(buffer);
+    if (n === null) break;
+    pending += decoder.decode(buffer.subarray(0, n), { stream: true });
     let newline;
     while ((newline = pending.indexOf("\n")) >= 0) {
       const command = pending.slice(0, newline).trim();
