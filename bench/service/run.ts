@@ -158,14 +158,16 @@ async function cpuSeconds(pid: number, ticksPerSecond: number): Promise<number> 
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
-/** Busy time of one core (all processes), in seconds, from /proc/stat. */
+/** Busy time of one core (all processes, and steal), in seconds, from /proc/stat. */
 async function coreBusySeconds(core: string, ticksPerSecond: number): Promise<number> {
   const stat = await readProc("/proc/stat");
   const line = new RegExp(`^cpu${core} (.+)$`, "m").exec(stat);
   if (line === null) throw new Error(`Cannot read core ${core} in /proc/stat`);
-  // user nice system idle iowait irq softirq steal ...: all but idle and iowait.
-  const ticks = line[1]!.trim().split(/\s+/).map(Number);
-  const busy = ticks.reduce((sum, n, i) => (i === 3 || i === 4 ? sum : sum + n), 0);
+  // Fields: user nice system idle iowait irq softirq steal. Time in processes, and steal (the
+  // hypervisor's other guests); not irq and softirq, which the network traffic of the service
+  // itself causes and which no process is charged for.
+  const [user, nice, system, , , , , steal] = line[1]!.trim().split(/\s+/).map(Number);
+  const busy = user! + nice! + system! + (steal ?? 0);
   return busy / ticksPerSecond;
 }
 
