@@ -158,6 +158,20 @@ async function cpuSeconds(pid: number, ticksPerSecond: number): Promise<number> 
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
+/** CPU time of each thread of a process, in seconds, summed by thread name. */
+async function threadSeconds(pid: number, ticksPerSecond: number): Promise<Map<string, number>> {
+  const text = await output("sh", ["-c", `cat /proc/${pid}/task/*/stat`]);
+  const threads = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const name = line.slice(line.indexOf("(") + 1, line.lastIndexOf(")"));
+    const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    threads.set(name, (threads.get(name) ?? 0) + seconds);
+  }
+  return threads;
+}
+
 /** Busy time of one core (all processes, and steal), in seconds, from /proc/stat. */
 async function coreBusySeconds(core: string, ticksPerSecond: number): Promise<number> {
   const stat = await readProc("/proc/stat");
@@ -305,6 +319,12 @@ interface Run {
   waitedForQuiet: number;
   /** Service CPU per request during the measurement, in microseconds. */
   cpuPerRequestUs: number;
+  /**
+   * The same by thread name (the main thread is `deno`; `V8 DefaultWorke` are V8's workers,
+   * which mark and sweep for the garbage collector and compile; `tokio-*` the runtime's
+   * blocking pool).
+   */
+  threadCpuPerRequestUs: Record<string, number>;
   peakRssBytes: number;
   /** Requests the handler saw in the whole run (warm-up included). */
   handledRequests: number;
@@ -378,11 +398,13 @@ async function runVariant(run: RunOptions): Promise<Run> {
     if (comm !== "deno") throw new Error(`Process ${pid} is '${comm}', not the service`);
     await wrk(port, options.warmup, options.connections);
     const before = await ask("stats");
+    const threadsBefore = await threadSeconds(pid, run.ticksPerSecond);
     const cpuBefore = await cpuSeconds(pid, run.ticksPerSecond);
     const coreBefore = await coreBusySeconds(SERVER_CORE, run.ticksPerSecond);
     const measured = parseWrk(await wrk(port, options.duration, options.connections));
     const after = await ask("stats");
     const cpuAfter = await cpuSeconds(pid, run.ticksPerSecond);
+    const threadsAfter = await threadSeconds(pid, run.ticksPerSecond);
     const coreAfter = await coreBusySeconds(SERVER_CORE, run.ticksPerSecond);
     const peak = await peakRssBytes(pid);
     const stopping = await cpuSeconds(pid, run.ticksPerSecond);
@@ -407,6 +429,12 @@ async function runVariant(run: RunOptions): Promise<Run> {
     }
     const measuredRequests = after.requests! - before.requests!;
     const cpu = cpuAfter - cpuBefore;
+    // Threads that exited during the measurement are left out (their time is in `cpu`).
+    const threadCpuPerRequestUs: Record<string, number> = {};
+    for (const [name, seconds] of threadsAfter) {
+      const spent = seconds - (threadsBefore.get(name) ?? 0);
+      if (spent > 0) threadCpuPerRequestUs[name] = spent / measuredRequests * 1e6;
+    }
     return {
       variant,
       round: run.round,
@@ -418,6 +446,7 @@ async function runVariant(run: RunOptions): Promise<Run> {
       otherCpuOnServerCore: Math.max(0, coreAfter - coreBefore - cpu),
       waitedForQuiet,
       cpuPerRequestUs: cpu / measuredRequests * 1e6,
+      threadCpuPerRequestUs,
       peakRssBytes: peak,
       handledRequests: handled,
       totalCpuSeconds: stopping,
@@ -611,6 +640,12 @@ async function profile(options: Options, ticksPerSecond: number, receiver: Recei
       } µs CPU per request measured, ${
         (run.totalCpuSeconds / run.handledRequests * 1e6).toFixed(2)
       } µs from start to stop (${run.handledRequests} requests), spans ${run.spansReceived} / ${run.spansSent}; ${file}\n`,
+    );
+    const threads = Object.entries(run.threadCpuPerRequestUs).sort((a, b) => b[1] - a[1]);
+    console.log(
+      `CPU per request by thread, measured: ${
+        threads.map(([name, us]) => `${name} ${us.toFixed(2)} µs`).join(", ")
+      }\n`,
     );
     const summary = summarize(await readProfile(file), {
       top: options.top,
