@@ -96,17 +96,14 @@ const headerGetter: otel.TextMapGetter<Headers> = {
 };
 
 async function openTelemetry(endpoint: string): Promise<Service> {
-  const otel = await import("npm:@opentelemetry/api@1.9.1");
-  const { AsyncLocalStorageContextManager } = await import(
-    "npm:@opentelemetry/context-async-hooks@2.12.0"
-  );
-  const { W3CTraceContextPropagator } = await import("npm:@opentelemetry/core@2.12.1");
-  const { BasicTracerProvider, BatchSpanProcessor } = await import(
-    "npm:@opentelemetry/sdk-trace-base@2.12.1"
-  );
-  const { OTLPTraceExporter } = await import(
-    "npm:@opentelemetry/exporter-trace-otlp-proto@0.223.1"
-  );
+  const {
+    otel,
+    AsyncLocalStorageContextManager,
+    W3CTraceContextPropagator,
+    BasicTracerProvider,
+    BatchSpanProcessor,
+    OTLPTraceExporter,
+  } = await import("./_otel_sdk.ts");
   otel.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   otel.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const provider = new BasicTracerProvider({
