@@ -83,13 +83,20 @@ function parseOptions(args: string[]): Options {
       case "--connections":
       case "--top":
       case "--interval":
-      case "--quiet-wait":
-      case "--max-noise":
-      case "--retries":
         if (!Number.isInteger(number) || number < 1) {
           throw new RangeError(`Cannot read options: ${name} must be a positive integer`);
         }
         options[name.slice(2) as "rounds" | "duration" | "warmup" | "connections" | "top"] = number;
+        break;
+      case "--quiet-wait":
+      case "--max-noise":
+      case "--retries":
+        if (!Number.isInteger(number) || number < 0) {
+          throw new RangeError(`Cannot read options: ${name} must be a whole number`);
+        }
+        if (name === "--quiet-wait") options.quietWait = number;
+        else if (name === "--max-noise") options.maxNoise = number;
+        else options.retries = number;
         break;
       case "--variants":
         options.variants = value.split(",").map(checkVariant);
