@@ -45,7 +45,8 @@ export function shortUrl(url: string): string {
   return url;
 }
 
-interface Frame {
+/** One frame of a sample's stack: function, short file name (see shortUrl), 1-based line. */
+export interface Frame {
   name: string;
   file: string;
   line: number;

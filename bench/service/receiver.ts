@@ -156,6 +156,19 @@ function countJson(bytes: Uint8Array, show: boolean): number {
   return spans;
 }
 
+/**
+ * Counts the spans of an ExportTraceServiceRequest.
+ *
+ * @param bytes The request body, uncompressed.
+ * @param json Whether it is OTLP/JSON rather than protobuf.
+ * @param show Print each new span shape to stderr.
+ * @returns The number of spans.
+ * @throws {RangeError} When protobuf is truncated or malformed; {SyntaxError} for bad JSON.
+ */
+export function countSpans(bytes: Uint8Array, json: boolean, show = false): number {
+  return json ? countJson(bytes, show) : countProtobuf(bytes, show);
+}
+
 async function readBody(request: Request): Promise<Uint8Array> {
   const encoding = request.headers.get("content-encoding");
   if (encoding === "gzip" && request.body !== null) {
@@ -186,7 +199,7 @@ export function startReceiver(port: number, show: boolean): Deno.HttpServer {
       try {
         const bytes = await readBody(request);
         counts.traceBytes += Number.isFinite(length) ? length : bytes.length;
-        counts.spans += json ? countJson(bytes, show) : countProtobuf(bytes, show);
+        counts.spans += countSpans(bytes, json, show);
       } catch (error) {
         counts.errors++;
         console.error(`receiver: cannot read a trace export: ${error}`);

@@ -227,7 +227,8 @@ async function peakRssBytes(pid: number): Promise<number> {
   return Number(match[1]) * 1024;
 }
 
-interface WrkResult {
+/** What the runner takes from one `wrk` run. */
+export interface WrkResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -240,7 +241,8 @@ function toMs(value: string, unit: string): number {
   return unit === "us" ? n / 1000 : unit === "ms" ? n : unit === "s" ? n * 1000 : n * 60_000;
 }
 
-function parseWrk(text: string): WrkResult {
+/** Reads req/s, p50, p99, the request count and the errors from `wrk --latency`'s output. */
+export function parseWrk(text: string): WrkResult {
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(text);
   const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)$/m.exec(text);
   const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)$/m.exec(text);
