@@ -310,61 +310,22 @@ function end(activity: Activity, state: ServerState): void {
   activity.stop();
 }
 
-/**
- * What a read races against: settles a few microtasks from now, so that a read the body can
- * answer from what it holds (a string, bytes or JSON body) wins, and a read that waits for
- * more (a timer, a file, the network) loses.
- */
-function soon(): Promise<"pending"> {
-  return Promise.resolve().then(pendingValue);
-}
-
-function pendingValue(): "pending" {
-  return "pending";
-}
+function noop(): void {}
 
 /** The most chunks gathered into one body when they are all there when the handler returns. */
 const MAX_READY_CHUNKS = 64;
 
 /**
- * Ends the activity once the server says the response has been sent, when it says so (the
- * `completed` promise of `Deno.serve`'s second argument), else at once.
- */
-function endWhenSent(activity: Activity, state: ServerState, info: unknown): void {
-  let completed: unknown;
-  try {
-    completed = (info as { completed?: unknown } | undefined)?.completed;
-  } catch {
-    completed = undefined;
-  }
-  if (!isThenable(completed)) {
-    end(activity, state);
-    return;
-  }
-  Promise.resolve(completed).then(() => end(activity, state), (error: unknown) => {
-    fail(activity, error);
-    end(activity, state);
-  });
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
-}
-
-/**
  * Records the response on the activity and returns it with a body that ends the activity when
  * it has been read to the end, cancelled or failed. What the body holds when the handler
  * returns is taken at once: when that is all of it (a string, bytes or JSON body), the response
- * is sent as a whole, as the server would send it unwrapped, and the activity ends when the
- * server says it has been sent. A response without a body, or one that cannot be read, is
- * returned as it is.
+ * goes to the server whole, as it would unwrapped, and the activity ends. A response without a
+ * body, or one that cannot be read, is returned as it is and ends the activity.
  */
 async function respond(
   activity: Activity,
   state: ServerState,
   response: Response,
-  info: unknown,
 ): Promise<Response> {
   let status: unknown;
   try {
@@ -383,29 +344,43 @@ async function respond(
     !(response instanceof Response) || response.body === null || response.body.locked ||
     status < 200 || status > 599 || status === 204 || status === 205 || status === 304
   ) {
-    endWhenSent(activity, state, info);
+    end(activity, state);
     return response;
   }
   const init: ResponseInit = { status, statusText: response.statusText, headers: response.headers };
   const reader = response.body.getReader();
-  // Take the chunks that are there already; a body complete now goes out as a whole.
+  // Take the chunks that are there already; a body complete now goes out as a whole. A read
+  // the body answers from what it holds settles within two microtasks; one that waits for more
+  // (a timer, a file, the network) does not, and the rest of the body is forwarded as it comes.
   const ready: Uint8Array[] = [];
   let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  let closed = false;
+  reader.closed.then(() => closed = true, noop);
   try {
     for (;;) {
+      let result: ReadableStreamReadResult<Uint8Array> | undefined;
+      let failed = false;
+      let failure: unknown;
       const read = reader.read();
-      const now = await Promise.race([read, soon()]);
-      if (now === "pending") {
+      read.then((r) => result = r, (error: unknown) => {
+        failed = true;
+        failure = error;
+      });
+      await undefined;
+      await undefined;
+      if (failed) throw failure;
+      if (result === undefined) {
         pending = read;
         break;
       }
-      if (now.done) break;
-      if (!(now.value instanceof Uint8Array) || ready.length === MAX_READY_CHUNKS) {
-        ready.push(now.value);
+      if (result.done) break;
+      ready.push(result.value);
+      if (!(result.value instanceof Uint8Array) || ready.length > MAX_READY_CHUNKS) {
+        // Not bytes (the server will say so), or many chunks: forward the rest as it comes.
         pending = reader.read();
         break;
       }
-      ready.push(now.value);
+      if (closed) break;
     }
   } catch (error) {
     // The body failed before it was sent: the response goes out with a body that fails alike.
@@ -419,7 +394,8 @@ async function respond(
     );
   }
   if (pending === undefined) {
-    endWhenSent(activity, state, info);
+    // All of the body is here: it goes to the server whole, and the activity ends.
+    end(activity, state);
     const whole = ready.length === 1 && ready[0]!.buffer instanceof ArrayBuffer
       ? ready[0] as Uint8Array<ArrayBuffer>
       : concat(ready);
@@ -530,11 +506,10 @@ function streamRest(
  * not when the handler returns. A body still being produced when the handler returns is passed
  * on through a stream that ends the activity when the body finishes, is cancelled (the client
  * went away: `error.type` `cancelled`, error status) or fails (the error is recorded). A body
- * complete when the handler returns (a string, bytes, JSON) is sent whole, with its length, and
- * a response without a body is returned as it is; the activity then ends when the server says
- * the response was sent (the `completed` promise of `Deno.serve`'s `info`; a rejection is
- * recorded as an error), or at once when there is no such signal. Calling the wrapped handler
- * yourself (in a test), read or cancel a streamed body, or its activity never ends.
+ * complete when the handler returns (a string, bytes, JSON) is handed to the server whole, with
+ * its length, as it would be unwrapped, and a response without a body is returned as it is: the
+ * activity ends then, with nothing left for the handler's code to do. Calling the wrapped
+ * handler yourself (in a test), read or cancel a streamed body, or its activity never ends.
  *
  * Tags: `http.request.method` (`_OTHER` for a method outside RFC 9110 and PATCH, with
  * `http.request.method_original`), `url.path`, `url.query`, `url.scheme`, `server.address`,
@@ -670,7 +645,7 @@ export function instrumentHandler<I = ServeHandlerInfo>(
         end(current, currentState);
         throw error;
       }
-      return await respond(current, currentState, response, rest[0]);
+      return await respond(current, currentState, response);
     });
   };
 }
