@@ -2,7 +2,14 @@
 // network) with a waterfall per group of linked traces and an arrow per link. Everything taken
 // from activities is escaped as text; the only script is the report's own, allowed by a
 // Content-Security-Policy nonce, and it only positions the arrows.
-import type { ActivitySnapshot, LinkEdge, LinkGraph, RelatedTraces, TraceNode } from "./graph.ts";
+import type { TagList } from "./activity.ts";
+import type {
+  ActivityRef,
+  ActivitySnapshot,
+  LinkGraph,
+  RelatedTraces,
+  TraceNode,
+} from "./graph.ts";
 import { formatDuration, formatTagValue, formatTimestamp } from "./_format.ts";
 import { escapeText, shortDuration, tagSummary } from "./_render.ts";
 
@@ -18,6 +25,40 @@ export interface HtmlReportOptions {
    * @default {undefined}
    */
   traceIds?: readonly string[];
+  /**
+   * The most tags, events, links out and links in listed for one activity, and tags for one
+   * event or link (the first ones, in order); the rest are counted (`… and 999,872 more links`).
+   * Arrows are drawn for the links listed.
+   * @default {128}
+   */
+  maxItems?: number;
+  /**
+   * About the most characters of the document. Once it is reached, further activities, external
+   * spans and arrows are left out and counted, so that a graph of any size gives a report a
+   * browser can open (and a string JavaScript can hold).
+   * @default {20000000}
+   */
+  maxLength?: number;
+}
+
+/** The most characters of one text taken from an activity (a name, a tag value) shown. */
+const MAX_TEXT = 4096;
+
+/** A count with thousands separators: `999,872`. */
+function count(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** A text cut to {@linkcode MAX_TEXT} characters, saying how many more there were. */
+function clip(text: string): string {
+  return text.length <= MAX_TEXT
+    ? text
+    : `${text.slice(0, MAX_TEXT)}… (${count(text.length - MAX_TEXT)} more characters)`;
+}
+
+/** `… and N more things`, the end of a list cut at `maxItems`. */
+function more(n: number, what: string): string {
+  return `… and ${count(n)} more ${what}`;
 }
 
 const HTML_ESCAPES: Record<string, string> = {
@@ -33,9 +74,12 @@ function html(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }
 
-/** Text from an activity, for HTML: control and bidi characters shown as `\uXXXX`, escaped. */
+/**
+ * Text from an activity, for HTML: cut to a length, control and bidi characters shown as
+ * `\uXXXX`, escaped.
+ */
 function t(text: string): string {
-  return html(escapeText(text));
+  return html(escapeText(clip(text)));
 }
 
 function nonce(): string {
@@ -96,6 +140,7 @@ details.act > summary:focus-visible { outline: 2px solid #0969da; }
 .info td { border-top: 1px solid var(--line); padding: 2px 8px 2px 0; vertical-align: top; }
 .info td:first-child { color: var(--muted); min-width: 16ch; }
 .info ul { margin: 0; padding-left: 18px; }
+.more, .omitted { color: var(--muted); font-style: italic; }
 svg.arrows { position: absolute; left: 0; top: 0; overflow: visible; pointer-events: none; }
 path.link-arrow { fill: none; stroke: var(--arrow); stroke-width: 1.6; pointer-events: visibleStroke; }
 path.link-arrow.external { stroke-dasharray: 4 3; }
@@ -150,28 +195,69 @@ interface Row {
   id: string;
   snapshot: ActivitySnapshot;
   depth: number;
+  /** Whether the row is in the document (rows past the size limit are not). */
+  drawn: boolean;
+}
+
+interface Settings {
+  maxItems: number;
+  maxLength: number;
+}
+
+/** One end of a link, as a list in an activity's details shows it. */
+interface ListedLink {
+  ref: ActivityRef;
+  tags: TagList;
 }
 
 class Report {
   readonly #graph: LinkGraph;
+  readonly #s: Settings;
   #next = 0;
+  #length = 0;
+  #full = false;
+  /** Activities left out at the size limit. */
+  omittedActivities = 0;
+  /** External spans left out at the size limit. */
+  omittedExternals = 0;
+  /** Arrows left out at the size limit. */
+  omittedArrows = 0;
+  /** Groups left out whole at the size limit. */
+  omittedGroups = 0;
   readonly parts: string[] = [];
 
-  constructor(graph: LinkGraph) {
+  constructor(graph: LinkGraph, settings: Settings) {
     this.#graph = graph;
+    this.#s = settings;
   }
 
   #id(): string {
     return `a${++this.#next}`;
   }
 
+  #emit(text: string): void {
+    this.parts.push(text);
+    this.#length += text.length;
+  }
+
+  /** Emits `text` if the document stays within its size limit; once it does not, nothing more. */
+  #emitIfRoom(text: string): boolean {
+    if (this.#full || this.#length + text.length > this.#s.maxLength) {
+      this.#full = true;
+      return false;
+    }
+    this.#emit(text);
+    return true;
+  }
+
   group(index: number, group: RelatedTraces): void {
     const graph = this.#graph;
+    const max = this.#s.maxItems;
     const known = group.traces.filter((tr) => tr.known);
     const rowsByKey = new Map<string, Row>();
     const traceRows: { traceId: string; hue: number; rows: Row[] }[] = [];
     let min: bigint | undefined;
-    let max: bigint | undefined;
+    let maxEnd: bigint | undefined;
     known.forEach((trace, i) => {
       const rows: Row[] = [];
       const tree = graph.tree(trace.traceId);
@@ -183,42 +269,43 @@ class Report {
       while (stack.length > 0) {
         const { node, depth } = stack.pop()!;
         const a = node.activity;
-        const row = { id: this.#id(), snapshot: a, depth };
+        const row = { id: this.#id(), snapshot: a, depth, drawn: false };
         rows.push(row);
         rowsByKey.set(`${a.traceId}-${a.spanId}`, row);
         if (min === undefined || a.startTimeUnixNano < min) min = a.startTimeUnixNano;
-        if (max === undefined || a.endTimeUnixNano > max) max = a.endTimeUnixNano;
+        if (maxEnd === undefined || a.endTimeUnixNano > maxEnd) maxEnd = a.endTimeUnixNano;
         for (let c = node.children.length - 1; c >= 0; c--) {
           stack.push({ node: node.children[c]!, depth: depth + 1 });
         }
       }
       traceRows.push({ traceId: trace.traceId, hue: HUES[i % HUES.length]!, rows });
     });
-    const start = min ?? 0n;
-    const range = max === undefined || max <= start ? 1n : max - start;
-    const percent = (ns: bigint): number => Number(((ns - start) * 1_000_000n) / range) / 10_000;
-
-    // External nodes: link targets the graph does not hold, one row each.
-    const externals = new Map<string, { id: string; traceId: string; spanId: string }>();
-    for (const edge of group.edges) {
-      const key = `${edge.to.traceId}-${edge.to.spanId}`;
-      if (!rowsByKey.has(key) && !externals.has(key)) {
-        externals.set(key, { id: this.#id(), traceId: edge.to.traceId, spanId: edge.to.spanId });
-      }
+    if (this.#full) {
+      // Past the size limit: the group is counted, not drawn.
+      for (const trace of traceRows) this.omittedActivities += trace.rows.length;
+      this.omittedGroups++;
+      return;
     }
+    const start = min ?? 0n;
+    const range = maxEnd === undefined || maxEnd <= start ? 1n : maxEnd - start;
+    const percent = (ns: bigint): number => Number(((ns - start) * 1_000_000n) / range) / 10_000;
 
     const first = traceRows[0]?.rows[0]?.snapshot;
     const others = known.length - 1;
-    const out = this.parts;
-    out.push(`<section class="group" id="group-${index}">`);
-    out.push(
+    const omitted = {
+      activities: this.omittedActivities,
+      externals: this.omittedExternals,
+      arrows: this.omittedArrows,
+    };
+    this.#emit(`<section class="group" id="group-${index}">`);
+    this.#emit(
       `<h2><span class="u">${first === undefined ? "External links" : t(first.name)}</span>` +
-        `<span class="badge">${known.length} trace${known.length === 1 ? "" : "s"}` +
-        `${others > 0 ? ` (${others} linked)` : ""}, ${group.edges.length} link${
+        `<span class="badge">${count(known.length)} trace${known.length === 1 ? "" : "s"}` +
+        `${others > 0 ? ` (${count(others)} linked)` : ""}, ${count(group.edges.length)} link${
           group.edges.length === 1 ? "" : "s"
         }, ${shortDuration(Number(range / 100n))}</span></h2>`,
     );
-    out.push(
+    this.#emit(
       `<div class="axis" aria-hidden="true"><span></span><div class="ticks">${
         [0, 25, 50, 75, 100].map((p) =>
           `<span style="left:${p}%">${
@@ -227,76 +314,124 @@ class Report {
         ).join("")
       }</div></div>`,
     );
-    out.push(`<div class="rows">`);
+    this.#emit(`<div class="rows">`);
     for (const trace of traceRows) {
+      if (this.#full) {
+        this.omittedActivities += trace.rows.length;
+        continue;
+      }
       const service = trace.rows[0]?.snapshot.serviceName;
-      out.push(
-        `<div class="trace" data-trace="${html(trace.traceId)}" style="--hue:${trace.hue}">`,
+      this.#emit(
+        `<div class="trace" data-trace="${html(clip(trace.traceId))}" style="--hue:${trace.hue}">`,
       );
-      out.push(
+      this.#emit(
         `<div class="trace-head"><span class="swatch"></span><span>trace <code>${
           t(trace.traceId)
         }</code></span>${
           service === undefined ? "" : `<span class="u">${t(service)}</span>`
         }</div>`,
       );
-      for (const row of trace.rows) this.#row(row, trace.hue, percent, rowsByKey);
-      out.push(`</div>`);
+      for (const row of trace.rows) {
+        if (!this.#full && this.#emitIfRoom(this.#row(row, trace.hue, percent, rowsByKey))) {
+          row.drawn = true;
+        } else {
+          this.omittedActivities++;
+        }
+      }
+      this.#emit(`</div>`);
     }
-    if (externals.size > 0) {
-      out.push(`<div class="trace external" style="--hue:0">`);
-      out.push(
+
+    // External nodes: targets of the links listed (and drawn) that the graph does not hold.
+    const drawnRow = (key: string): Row | undefined => {
+      const row = rowsByKey.get(key);
+      return row?.drawn === true ? row : undefined;
+    };
+    const externals = new Map<string, { id: string; traceId: string; spanId: string }>();
+    for (const edge of group.edges) {
+      if (edge.linkIndex >= max) continue;
+      const key = `${edge.to.traceId}-${edge.to.spanId}`;
+      if (rowsByKey.has(key) || externals.has(key)) continue;
+      if (drawnRow(`${edge.from.traceId}-${edge.from.spanId}`) === undefined) continue;
+      externals.set(key, { id: this.#id(), traceId: edge.to.traceId, spanId: edge.to.spanId });
+    }
+    const drawnExternals = new Set<string>();
+    if (externals.size > 0 && !this.#full) {
+      this.#emit(`<div class="trace external" style="--hue:0">`);
+      this.#emit(
         `<div class="trace-head"><span>not in this report (another service, not recorded, or evicted)</span></div>`,
       );
-      for (const ext of externals.values()) {
-        out.push(
+      for (const [key, ext] of externals) {
+        const into = graph.linksTo(ext);
+        const text =
           `<details class="act external" id="${ext.id}" data-trace="${
-            html(ext.traceId)
-          }" data-span="${html(ext.spanId)}" style="--depth:0">` +
-            `<summary><span class="label">external <span class="mono">span ${
-              t(ext.spanId)
-            }</span></span><span class="lane"><span class="bar" style="left:0%"></span></span></summary>` +
-            `<div class="info"><dl><dt>trace</dt><dd><code>${
-              t(ext.traceId)
-            }</code></dd><dt>span</dt><dd><code>${t(ext.spanId)}</code></dd></dl>${
-              this.#edgeList(
-                "Linked from",
-                graph.linksTo(ext),
-                (e) => e.from,
-                rowsByKey,
-              )
-            }</div></details>`,
-        );
+            html(clip(ext.traceId))
+          }" data-span="${html(clip(ext.spanId))}" style="--depth:0">` +
+          `<summary><span class="label">external <span class="mono">span ${
+            t(ext.spanId)
+          }</span></span><span class="lane"><span class="bar" style="left:0%"></span></span></summary>` +
+          `<div class="info"><dl><dt>trace</dt><dd><code>${
+            t(ext.traceId)
+          }</code></dd><dt>span</dt><dd><code>${t(ext.spanId)}</code></dd></dl>${
+            this.#linkList(
+              "Linked from",
+              into.slice(0, max).map((e) => ({ ref: e.from, tags: e.tags })),
+              into.length,
+              rowsByKey,
+            )
+          }</div></details>`;
+        if (this.#emitIfRoom(text)) drawnExternals.add(key);
+        else this.omittedExternals++;
       }
-      out.push(`</div>`);
+      this.#emit(`</div>`);
+    } else {
+      this.omittedExternals += externals.size;
     }
-    out.push(`<svg class="arrows" aria-hidden="true" width="0" height="0">`);
-    out.push(
+
+    this.#emit(`<svg class="arrows" aria-hidden="true" width="0" height="0">`);
+    this.#emit(
       `<defs><marker id="head-${index}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" ` +
         `markerHeight="7" orient="auto"><path d="M0 0L10 5L0 10z" fill="#c2410c"/></marker></defs>`,
     );
+    // An arrow per link listed whose two ends are drawn.
     for (const edge of group.edges) {
-      const from = rowsByKey.get(`${edge.from.traceId}-${edge.from.spanId}`);
+      if (edge.linkIndex >= max) continue;
+      const from = drawnRow(`${edge.from.traceId}-${edge.from.spanId}`);
       const toKey = `${edge.to.traceId}-${edge.to.spanId}`;
-      const to = rowsByKey.get(toKey) ?? externals.get(toKey);
+      const target = drawnRow(toKey);
+      const to = target ?? (drawnExternals.has(toKey) ? externals.get(toKey) : undefined);
       if (from === undefined || to === undefined) continue;
-      const target = rowsByKey.get(toKey)?.snapshot;
       const tags = tagSummary(edge.tags, 8, 80);
-      const title = `${escapeText(from.snapshot.name)} → ${
+      const title = `${escapeText(clip(from.snapshot.name))} → ${
         target === undefined
-          ? `external span ${escapeText(edge.to.spanId)}`
-          : escapeText(target.name)
+          ? `external span ${escapeText(clip(edge.to.spanId))}`
+          : escapeText(clip(target.snapshot.name))
       }${tags === "" ? "" : `  ${tags}`}`;
-      out.push(
+      const arrow =
         `<path class="link-arrow${
           target === undefined ? " external" : ""
         }" data-from="${from.id}" ` +
-          `data-to="${to.id}" data-from-span="${html(edge.from.spanId)}" data-to-span="${
-            html(edge.to.spanId)
-          }" marker-end="url(#head-${index})"><title>${html(title)}</title></path>`,
+        `data-to="${to.id}" data-from-span="${html(clip(edge.from.spanId))}" data-to-span="${
+          html(clip(edge.to.spanId))
+        }" marker-end="url(#head-${index})"><title>${html(title)}</title></path>`;
+      if (!this.#emitIfRoom(arrow)) this.omittedArrows++;
+    }
+    this.#emit(`</svg></div>`);
+    const left = [
+      [this.omittedActivities - omitted.activities, "activit", "y", "ies"],
+      [this.omittedExternals - omitted.externals, "external span", "", "s"],
+      [this.omittedArrows - omitted.arrows, "arrow", "", "s"],
+    ] as const;
+    const said = left.filter(([n]) => n > 0).map(([n, word, one, many]) =>
+      `${count(n)} ${word}${n === 1 ? one : many}`
+    );
+    if (said.length > 0) {
+      this.#emit(
+        `<p class="omitted">Not shown: ${said.join(", ")} (the report reached its size limit of ${
+          count(this.#s.maxLength)
+        } characters)</p>`,
       );
     }
-    out.push(`</svg></div></section>`);
+    this.#emit(`</section>`);
   }
 
   #row(
@@ -304,37 +439,36 @@ class Report {
     hue: number,
     percent: (ns: bigint) => number,
     rowsByKey: Map<string, Row>,
-  ): void {
+  ): string {
     const a = row.snapshot;
     const left = percent(a.startTimeUnixNano);
     const width = Math.max(0.3, percent(a.endTimeUnixNano) - left);
     const error = a.status === "error";
     const remote = a.parentSpanId !== undefined && row.depth === 0;
-    const hover = `${escapeText(a.name)} · ${a.kind} · ${shortDuration(a.durationTicks)}`;
-    this.parts.push(
-      `<details class="act" id="${row.id}" data-trace="${html(a.traceId)}" data-span="${
-        html(a.spanId)
-      }" style="--depth:${row.depth};--hue:${hue}"><summary title="${html(hover)}">` +
-        `<span class="label"><span class="name u">${
-          t(a.name)
-        }</span><span class="kind">${a.kind}</span>` +
-        `<span class="dur">${shortDuration(a.durationTicks)}</span>${
-          error ? `<span class="badge error">error</span>` : ""
-        }${
-          remote
-            ? `<span class="badge">${
-              a.hasRemoteParent ? "remote parent" : "parent not here"
-            }</span>`
-            : ""
-        }${a.links.length > 0 ? `<span class="badge">→ ${a.links.length}</span>` : ""}</span>` +
-        `<span class="lane"><span class="bar${error ? " error" : ""}" style="left:${left}%;width:${
-          Math.min(width, 100 - left)
-        }%"></span></span></summary>${this.#info(a, rowsByKey)}</details>`,
-    );
+    const hover = `${escapeText(clip(a.name))} · ${a.kind} · ${shortDuration(a.durationTicks)}`;
+    return `<details class="act" id="${row.id}" data-trace="${html(clip(a.traceId))}" data-span="${
+      html(clip(a.spanId))
+    }" style="--depth:${row.depth};--hue:${hue}"><summary title="${html(hover)}">` +
+      `<span class="label"><span class="name u">${t(a.name)}</span><span class="kind">${
+        html(a.kind)
+      }</span>` +
+      `<span class="dur">${shortDuration(a.durationTicks)}</span>${
+        error ? `<span class="badge error">error</span>` : ""
+      }${
+        remote
+          ? `<span class="badge">${a.hasRemoteParent ? "remote parent" : "parent not here"}</span>`
+          : ""
+      }${
+        a.links.length > 0 ? `<span class="badge">→ ${count(a.links.length)}</span>` : ""
+      }</span>` +
+      `<span class="lane"><span class="bar${error ? " error" : ""}" style="left:${left}%;width:${
+        Math.min(width, 100 - left)
+      }%"></span></span></summary>${this.#info(a, rowsByKey)}</details>`;
   }
 
   #info(a: ActivitySnapshot, rowsByKey: Map<string, Row>): string {
     const graph = this.#graph;
+    const max = this.#s.maxItems;
     const dl: [string, string][] = [
       ["trace", `<code>${t(a.traceId)}</code>`],
       ["span", `<code>${t(a.spanId)}</code>`],
@@ -344,7 +478,7 @@ class Report {
           ? "none (root)"
           : `<code>${t(a.parentSpanId)}</code>${a.hasRemoteParent ? " (remote)" : ""}`,
       ],
-      ["kind", a.kind],
+      ["kind", html(a.kind)],
       ["source", `<span class="u">${t(a.sourceName)}</span>`],
     ];
     if (a.serviceName !== undefined) {
@@ -355,7 +489,7 @@ class Report {
     if (a.status !== "unset") {
       dl.push([
         "status",
-        `${a.status}${
+        `${html(a.status)}${
           a.statusDescription === undefined
             ? ""
             : `: <span class="u">${t(a.statusDescription)}</span>`
@@ -365,31 +499,46 @@ class Report {
     let out = `<div class="info"><dl>${
       dl.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("")
     }</dl>`;
-    if (a.tags.length > 0) out += `<h4>Tags</h4>${tagTable(a.tags)}`;
+    if (a.tags.length > 0) out += `<h4>Tags</h4>${tagTable(a.tags, max)}`;
     if (a.events.length > 0) {
-      out += `<h4>Events</h4><ul>${
-        a.events.map((e) =>
-          `<li><span class="u">${t(e.name)}</span> <span class="kind">+${
-            shortDuration(Number((e.timeUnixNano - a.startTimeUnixNano) / 100n))
-          }</span>${e.tags.length > 0 ? tagTable(e.tags) : ""}</li>`
-        ).join("")
-      }</ul>`;
+      const events = a.events.slice(0, max).map((e) =>
+        `<li><span class="u">${t(e.name)}</span> <span class="kind">+${
+          shortDuration(Number((e.timeUnixNano - a.startTimeUnixNano) / 100n))
+        }</span>${e.tags.length > 0 ? tagTable(e.tags, max) : ""}</li>`
+      );
+      if (a.events.length > max) {
+        events.push(`<li class="more">${more(a.events.length - max, "events")}</li>`);
+      }
+      out += `<h4>Events</h4><ul>${events.join("")}</ul>`;
     }
-    out += this.#edgeList("Links to", graph.linksFrom(a), (e) => e.to, rowsByKey);
-    out += this.#edgeList("Linked from", graph.linksTo(a), (e) => e.from, rowsByKey);
-    if (a.droppedLinkCount > 0) out += `<p>${a.droppedLinkCount} links dropped at the limit</p>`;
+    const linksOut: ListedLink[] = [];
+    for (let i = 0; i < a.links.length && i < max; i++) {
+      const link = a.links[i]!;
+      linksOut.push({ ref: { traceId: link.traceId, spanId: link.spanId }, tags: link.tags });
+    }
+    out += this.#linkList("Links to", linksOut, a.links.length, rowsByKey);
+    const into = graph.linksTo(a);
+    out += this.#linkList(
+      "Linked from",
+      into.slice(0, max).map((e) => ({ ref: e.from, tags: e.tags })),
+      into.length,
+      rowsByKey,
+    );
+    if (a.droppedLinkCount > 0) {
+      out += `<p>${t(count(a.droppedLinkCount))} links dropped at the limit</p>`;
+    }
     return out + `</div>`;
   }
 
-  #edgeList(
+  /** A list of links (the first `maxItems`), and how many more there are of `total`. */
+  #linkList(
     heading: string,
-    edges: LinkEdge[],
-    end: (edge: LinkEdge) => { traceId: string; spanId: string },
+    links: readonly ListedLink[],
+    total: number,
     rowsByKey: Map<string, Row>,
   ): string {
-    if (edges.length === 0) return "";
-    const items = edges.map((edge) => {
-      const ref = end(edge);
+    if (total === 0) return "";
+    const items = links.map(({ ref, tags }) => {
       const row = rowsByKey.get(`${ref.traceId}-${ref.spanId}`);
       const known = this.#graph.get(ref);
       const what = known === undefined
@@ -397,19 +546,26 @@ class Report {
         : `<span class="u">${t(known.name)}</span>`;
       const target = row === undefined ? what : `<a href="#${row.id}">${what}</a>`;
       return `<li>${target} in trace <code>${t(ref.traceId)}</code>${
-        edge.tags.length > 0 ? tagTable(edge.tags) : ""
+        tags.length > 0 ? tagTable(tags, this.#s.maxItems) : ""
       }</li>`;
     });
+    if (total > links.length) {
+      items.push(`<li class="more">${more(total - links.length, "links")}</li>`);
+    }
     return `<h4>${heading}</h4><ul>${items.join("")}</ul>`;
   }
 }
 
-function tagTable(tags: readonly (readonly [string, unknown])[]): string {
-  return `<table>${
-    tags.map(([k, v]) =>
-      `<tr><td class="u">${t(k)}</td><td class="u mono">${t(formatTagValue(v))}</td></tr>`
-    ).join("")
-  }</table>`;
+function tagTable(tags: readonly (readonly [string, unknown])[], max: number): string {
+  const rows = tags.slice(0, max).map(([k, v]) =>
+    `<tr><td class="u">${t(k)}</td><td class="u mono">${
+      // A string is shown as formatTagValue shows it; t() cuts it before escaping.
+      t(typeof v === "string" ? v : formatTagValue(v))}</td></tr>`
+  );
+  if (tags.length > max) {
+    rows.push(`<tr><td class="more" colspan="2">${more(tags.length - max, "tags")}</td></tr>`);
+  }
+  return `<table>${rows.join("")}</table>`;
 }
 
 /** The HTML report of a graph. */
@@ -418,12 +574,31 @@ export function htmlReport(graph: LinkGraph, options: HtmlReportOptions): string
   if (typeof title !== "string") {
     throw new TypeError("Cannot render HTML report: title must be a string");
   }
+  const maxItems = options.maxItems ?? 128;
+  if (!Number.isInteger(maxItems) || maxItems < 0) {
+    throw new RangeError(
+      `Cannot render HTML report: maxItems must be an integer >= 0, got ${String(maxItems)}`,
+    );
+  }
+  const maxLength = options.maxLength ?? 20_000_000;
+  if (!Number.isInteger(maxLength) || maxLength < 1) {
+    throw new RangeError(
+      `Cannot render HTML report: maxLength must be a positive integer, got ${String(maxLength)}`,
+    );
+  }
   const wanted = options.traceIds === undefined ? undefined : new Set(options.traceIds);
   const groups = graph.groups().filter((g) =>
     wanted === undefined || g.traces.some((tr) => wanted.has(tr.traceId))
   );
-  const report = new Report(graph);
+  const report = new Report(graph, { maxItems, maxLength });
   groups.forEach((group, i) => report.group(i + 1, group));
+  if (report.omittedGroups > 0) {
+    report.parts.push(
+      `<p class="omitted">Not shown: ${count(report.omittedGroups)} more group${
+        report.omittedGroups === 1 ? "" : "s"
+      } (the report reached its size limit of ${count(maxLength)} characters)</p>`,
+    );
+  }
   const traces = groups.reduce((n, g) => n + g.traces.filter((tr) => tr.known).length, 0);
   const links = groups.reduce((n, g) => n + g.edges.length, 0);
   const activities = groups.reduce(
@@ -431,7 +606,14 @@ export function htmlReport(graph: LinkGraph, options: HtmlReportOptions): string
     0,
   );
   const evicted = graph.evictedTraceCount > 0
-    ? ` · ${graph.evictedTraceCount} traces (${graph.evictedActivityCount} activities) evicted`
+    ? ` · ${count(graph.evictedTraceCount)} traces (${
+      count(graph.evictedActivityCount)
+    } activities) evicted`
+    : "";
+  const omitted = report.omittedActivities > 0
+    ? ` · ${count(report.omittedActivities)} activit${
+      report.omittedActivities === 1 ? "y" : "ies"
+    } not shown (size limit)`
     : "";
   const n = nonce();
   return `<!doctype html>
@@ -446,11 +628,11 @@ export function htmlReport(graph: LinkGraph, options: HtmlReportOptions): string
 <body>
 <header>
 <h1 class="u">${t(title)}</h1>
-<p class="summary">${groups.length} group${groups.length === 1 ? "" : "s"} · ${traces} trace${
-    traces === 1 ? "" : "s"
-  } · ${activities} activit${activities === 1 ? "y" : "ies"} · ${links} link${
-    links === 1 ? "" : "s"
-  }${evicted}</p>
+<p class="summary">${count(groups.length)} group${groups.length === 1 ? "" : "s"} · ${
+    count(traces)
+  } trace${traces === 1 ? "" : "s"} · ${count(activities)} activit${
+    activities === 1 ? "y" : "ies"
+  } · ${count(links)} link${links === 1 ? "" : "s"}${evicted}${omitted}</p>
 <p class="legend">One box per group of traces related through links, on a shared time axis. Arrows go from the activity that holds a link to the activity it points at; click a row for its ids, tags, events and links.</p>
 </header>
 <main>

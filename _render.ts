@@ -173,7 +173,7 @@ class Drawer {
   }
 
   #label(a: ActivitySnapshot, service: string | undefined): string {
-    let text = `${escapeText(a.name)}  ${a.kind}  ${shortDuration(a.durationTicks)}`;
+    let text = `${escapeText(a.name)}  ${escapeText(a.kind)}  ${shortDuration(a.durationTicks)}`;
     if (a.serviceName !== undefined && a.serviceName !== service) {
       text += `  [${escapeText(a.serviceName)}]`;
     }

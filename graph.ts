@@ -47,7 +47,7 @@ import type { ActivityProcessor, ProcessorContext, Resource } from "./provider.t
 import { renderGroups, type TreeRenderOptions } from "./_render.ts";
 import { htmlReport, type HtmlReportOptions } from "./_html.ts";
 import { writeStdout } from "./_stdout.ts";
-import { cleanValue } from "./_tags.ts";
+import { type CopyCounter, copySnapshot, copyTagList } from "./_snapshot.ts";
 
 export type { HtmlReportOptions, TreeRenderOptions };
 
@@ -237,27 +237,18 @@ interface Inbound {
   readonly index: number;
   /** The trace the link points at, kept so that eviction does not read the snapshot again. */
   readonly target: string;
+  /** The activity the link points at, as `traceId-spanId`. */
+  readonly targetKey: string;
 }
-
-const KINDS = new Set<string>(["internal", "server", "client", "producer", "consumer"]);
-const STATUSES = new Set<string>(["unset", "ok", "error"]);
-const EMPTY_TAGS: TagList = Object.freeze([]);
 
 function keyOf(traceId: string, spanId: string): string {
   return `${traceId}-${spanId}`;
 }
 
-function freezeTags(tags: TagList): TagList {
-  return tags.length === 0 ? EMPTY_TAGS : Object.freeze(tags.map(([k, v]) => {
-    // Arrays copied bounded and dense (cleanValue), so that a holey or huge one costs little.
-    const value = cleanValue(v, Infinity);
-    if (Array.isArray(value)) Object.freeze(value);
-    return Object.freeze([k, value] as const);
-  }));
-}
-
 /**
- * Copies what the graph and the renderers need of a stopped activity into plain data.
+ * Copies what the graph and the renderers need of a stopped activity into plain data, frozen.
+ * An array tag value keeps its first 1,000 elements, holes as `null` (a holey array can claim
+ * billions); {@linkcode LinkGraph.truncatedArrayCount} counts the cuts of a graph.
  *
  * @param activity A stopped activity.
  * @param resource The resource it was exported with (for the service name).
@@ -279,6 +270,14 @@ function freezeTags(tags: TagList): TagList {
  * ```
  */
 export function snapshotActivity(activity: Activity, resource?: Resource): ActivitySnapshot {
+  return copyActivity(activity, resource, { truncatedArrays: 0 });
+}
+
+function copyActivity(
+  activity: Activity,
+  resource: Resource | undefined,
+  counter: CopyCounter,
+): ActivitySnapshot {
   if (!(activity instanceof Activity)) {
     throw new TypeError("Cannot snapshot activity: expected an Activity");
   }
@@ -295,8 +294,15 @@ export function snapshotActivity(activity: Activity, resource?: Resource): Activ
     startTimeUnixNano: activity.startTimeUnixNano,
     endTimeUnixNano: activity.endTimeUnixNano ?? activity.startTimeUnixNano,
     durationTicks: activity.durationTicks,
-    tags: freezeTags(activity.tags),
-    events: Object.freeze([...activity.events]),
+    tags: copyTagList(activity.tags, counter),
+    events: Object.freeze(activity.events.map((event) =>
+      Object.freeze({
+        name: event.name,
+        timeUnixNano: event.timeUnixNano,
+        tags: copyTagList(event.tags, counter),
+        droppedTagCount: event.droppedTagCount,
+      })
+    )),
     links: Object.freeze(activity.links.map((link) =>
       Object.freeze({
         traceId: link.context.traceId,
@@ -304,40 +310,13 @@ export function snapshotActivity(activity: Activity, resource?: Resource): Activ
         traceFlags: link.context.traceFlags,
         traceState: link.context.traceState,
         isRemote: link.context.isRemote,
-        tags: freezeTags(link.tags),
+        tags: copyTagList(link.tags, counter),
       })
     )),
     status: activity.status,
     statusDescription: activity.statusDescription,
     droppedLinkCount: activity.droppedLinkCount,
   });
-}
-
-function isSnapshot(value: unknown): value is ActivitySnapshot {
-  if (typeof value !== "object" || value === null) return false;
-  const s = value as Record<string, unknown>;
-  return typeof s.traceId === "string" && typeof s.spanId === "string" &&
-    typeof s.name === "string" && typeof s.kind === "string" && KINDS.has(s.kind) &&
-    typeof s.status === "string" && STATUSES.has(s.status) && typeof s.sourceName === "string" &&
-    [s.parentSpanId, s.serviceName, s.statusDescription].every((v) =>
-      v === undefined || typeof v === "string"
-    ) &&
-    typeof s.startTimeUnixNano === "bigint" && typeof s.endTimeUnixNano === "bigint" &&
-    typeof s.durationTicks === "number" && typeof s.droppedLinkCount === "number" &&
-    isTagList(s.tags) && Array.isArray(s.links) &&
-    s.links.every((l: Partial<LinkSnapshot> | null) =>
-      typeof l === "object" && l !== null && typeof l.traceId === "string" &&
-      typeof l.spanId === "string" && isTagList(l.tags)
-    ) && Array.isArray(s.events) &&
-    s.events.every((e: Partial<ActivityEvent> | null) =>
-      typeof e === "object" && e !== null && typeof e.name === "string" &&
-      typeof e.timeUnixNano === "bigint" && isTagList(e.tags)
-    );
-}
-
-function isTagList(tags: unknown): boolean {
-  return Array.isArray(tags) &&
-    tags.every((tag) => Array.isArray(tag) && typeof tag[0] === "string");
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -384,7 +363,11 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
   readonly #max: number;
   readonly #byKey = new Map<string, Entry>();
   readonly #traces = new Map<string, TraceEntry>();
+  /** Links into each trace, in arrival order. */
   readonly #inbound = new Map<string, Set<Inbound>>();
+  /** Links into each activity (`traceId-spanId`), so that a backlink query is not a scan. */
+  readonly #inboundBySpan = new Map<string, Set<Inbound>>();
+  readonly #copies: CopyCounter = { truncatedArrays: 0 };
   #oldest: TraceEntry | undefined;
   #newest: TraceEntry | undefined;
   #resource: Resource | undefined;
@@ -441,6 +424,14 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
   }
 
   /**
+   * Array tag values cut to their first 1,000 elements when activities or snapshots were copied
+   * in (see {@linkcode snapshotActivity}).
+   */
+  get truncatedArrayCount(): number {
+    return this.#copies.truncatedArrays;
+  }
+
+  /**
    * Takes the provider's resource, for the service name of activities it hands over.
    *
    * @param context The provider's context.
@@ -456,7 +447,7 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
    */
   onEnd(activity: Activity): void {
     if (this.#shutdown || !(activity instanceof Activity) || !activity.recorded) return;
-    this.#insert(snapshotActivity(activity, this.#resource));
+    this.#insert(copyActivity(activity, this.#resource, this.#copies));
   }
 
   /**
@@ -468,7 +459,9 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
   export(activities: readonly Activity[], resource: Resource): void {
     if (this.#shutdown) return;
     for (const activity of activities) {
-      if (activity instanceof Activity) this.#insert(snapshotActivity(activity, resource));
+      if (activity instanceof Activity) {
+        this.#insert(copyActivity(activity, resource, this.#copies));
+      }
     }
   }
 
@@ -482,12 +475,14 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
 
   /**
    * Adds a stopped activity or a snapshot directly. An activity already held (same trace and
-   * span id) is not added again.
+   * span id) is not added again. A snapshot is read once, field by field, checked and copied:
+   * the graph keeps the frozen copy, so later changes to the object given do not reach it.
    *
    * @param activity A stopped activity, or a snapshot (for example one read back from a file).
    * @param resource The resource, for the service name of an activity.
    * @returns Whether it was added.
-   * @throws {TypeError} When `activity` is neither an {@linkcode Activity} nor a snapshot.
+   * @throws {TypeError} When `activity` is neither an {@linkcode Activity} nor a snapshot: a
+   * field of the wrong type, or one that cannot be read (the message names it).
    *
    * @example
    * ```ts
@@ -505,13 +500,23 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
    * ```
    */
   add(activity: Activity | ActivitySnapshot, resource?: Resource): boolean {
-    if (activity instanceof Activity) {
-      return this.#insert(snapshotActivity(activity, resource ?? this.#resource));
+    let isActivity: boolean;
+    try {
+      isActivity = activity instanceof Activity;
+    } catch {
+      isActivity = false; // a revoked proxy: copySnapshot says it cannot be read
     }
-    if (!isSnapshot(activity)) {
-      throw new TypeError("Cannot add to LinkGraph: expected an Activity or an ActivitySnapshot");
+    if (isActivity) {
+      return this.#insert(
+        copyActivity(activity as Activity, resource ?? this.#resource, this.#copies),
+      );
     }
-    return this.#insert(activity);
+    // Copied before anything is taken: a snapshot is read once, checked, and kept as checked.
+    const counter: CopyCounter = { truncatedArrays: 0 };
+    const snapshot = copySnapshot(activity, counter);
+    const added = this.#insert(snapshot);
+    if (added) this.#copies.truncatedArrays += counter.truncatedArrays;
+    return added;
   }
 
   #insert(snapshot: ActivitySnapshot): boolean {
@@ -533,10 +538,14 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
     trace.entries.push(entry);
     this.#byKey.set(key, entry);
     snapshot.links.forEach((link, index) => {
+      const targetKey = keyOf(link.traceId, link.spanId);
+      const inbound: Inbound = { from: entry, index, target: link.traceId, targetKey };
       let set = this.#inbound.get(link.traceId);
       if (set === undefined) this.#inbound.set(link.traceId, set = new Set());
-      const inbound: Inbound = { from: entry, index, target: link.traceId };
       set.add(inbound);
+      let bySpan = this.#inboundBySpan.get(targetKey);
+      if (bySpan === undefined) this.#inboundBySpan.set(targetKey, bySpan = new Set());
+      bySpan.add(inbound);
       entry.inbound.push(inbound);
     });
     // The trace just updated is newest and below the limit, so the oldest is another one.
@@ -574,9 +583,15 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
       this.#byKey.delete(entry.key);
       for (const inbound of entry.inbound) {
         const set = this.#inbound.get(inbound.target);
-        if (set === undefined) continue;
-        set.delete(inbound);
-        if (set.size === 0) this.#inbound.delete(inbound.target);
+        if (set !== undefined) {
+          set.delete(inbound);
+          if (set.size === 0) this.#inbound.delete(inbound.target);
+        }
+        const bySpan = this.#inboundBySpan.get(inbound.targetKey);
+        if (bySpan !== undefined) {
+          bySpan.delete(inbound);
+          if (bySpan.size === 0) this.#inboundBySpan.delete(inbound.targetKey);
+        }
       }
     }
   }
@@ -588,6 +603,7 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
     this.#byKey.clear();
     this.#traces.clear();
     this.#inbound.clear();
+    this.#inboundBySpan.clear();
     this.#oldest = this.#newest = undefined;
   }
 
@@ -747,13 +763,10 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
    * @returns One edge per link.
    */
   linksTo(ref: ActivityRef): LinkEdge[] {
-    const list = this.#inbound.get(ref.traceId);
-    if (list === undefined) return [];
-    const out: LinkEdge[] = [];
-    for (const { from, index } of list) {
-      if (from.snapshot.links[index]!.spanId === ref.spanId) out.push(this.#edgeFrom(from, index));
-    }
-    return out;
+    return Array.from(
+      this.#inboundBySpan.get(keyOf(ref.traceId, ref.spanId)) ?? [],
+      ({ from, index }) => this.#edgeFrom(from, index),
+    );
   }
 
   /**
@@ -991,10 +1004,15 @@ export function renderGraph(graph: LinkGraph, options: TreeRenderOptions = {}): 
  * redrawn when the window changes), and details (ids, tags, events, links in and out) that
  * open on click. Every text taken from activities is escaped, so names and tag values show as
  * text; a Content-Security-Policy with a fresh nonce lets only the report's own script run.
+ * The document stays bounded: an activity lists at most `maxItems` tags, events and links each
+ * (the rest counted), a text is cut at 4,096 characters, and past `maxLength` characters further
+ * activities are left out and counted.
  *
  * @param graph The graph.
- * @param options The title and which traces to include.
+ * @param options The title, which traces to include, and the bounds.
  * @returns The HTML document.
+ * @throws {TypeError} When `title` is not a string.
+ * @throws {RangeError} When `maxItems` or `maxLength` is not a whole number in range.
  *
  * @example
  * ```ts

@@ -17,9 +17,9 @@
  * const handler = instrumentHandler(() => new Response("ok"), { source });
  * // Any fetch-like function works; here the "network" calls the handler directly.
  * const fetch = instrumentFetch({ source, fetch: (input, init) => handler(new Request(input, init)) });
- * await (await fetch("http://shop.example/cart")).text();
- * const [server, client] = exporter.activities;
- * assert.equal(server?.kind, "server");
+ * assert.equal(await (await fetch("http://shop.example/cart")).text(), "ok");
+ * const server = exporter.activities.find((a) => a.kind === "server");
+ * const client = exporter.activities.find((a) => a.kind === "client");
  * assert.equal(server?.parentSpanId, client?.spanId);
  * assert.equal(client?.getTagItem("http.response.status_code"), 200);
  * ```
@@ -31,6 +31,7 @@ import { Activity } from "./activity.ts";
 import type { ActivitySource } from "./source.ts";
 import { extract, inject } from "./propagation.ts";
 import { extractBaggage, injectBaggage } from "./baggage.ts";
+import { ReportOnce } from "./_report.ts";
 
 /** A `fetch`-like function. */
 export type FetchFunction = (
@@ -49,28 +50,109 @@ export interface InstrumentFetchOptions {
   fetch?: FetchFunction;
 }
 
+/**
+ * The address of a connection's peer as `Deno.serve` gives it (the shape of `Deno.Addr`),
+ * written out here so that the module needs no `Deno` types on Node.js and Bun.
+ */
+export type ServeAddr =
+  | { transport: "tcp" | "udp"; hostname: string; port: number }
+  | { transport: "unix" | "unixpacket"; path: string }
+  | { transport: "vsock"; cid: number; port: number };
+
+/**
+ * The second argument `Deno.serve` passes to a handler (the shape of `Deno.ServeHandlerInfo`),
+ * written out here so that the module needs no `Deno` types on Node.js and Bun.
+ */
+export interface ServeHandlerInfo {
+  /** The remote address of the connection. */
+  remoteAddr: ServeAddr;
+  /** Settles when the response has been sent. */
+  completed: Promise<void>;
+}
+
 /** Options of {@linkcode instrumentHandler}. */
 export interface InstrumentHandlerOptions {
   /** The source that starts the `server` activities. */
   source: ActivitySource;
   /**
-   * The route template (`http.route`), also used in the activity name (`GET /orders/:id`).
+   * The route template (`http.route`, such as `/orders/:id`), which also names the activity
+   * (`GET /orders/:id`): a string for a handler that serves one route, or a function that
+   * returns the route of each request (`undefined` when it has none), called before the
+   * handler. A handler can also set the route while it runs, with {@linkcode setHttpRoute}.
+   * Without a route the activity is named after the method alone (`GET`): a URL path is never
+   * used as a name.
    * @default {undefined}
    */
-  route?: string;
+  route?: string | ((request: Request) => string | undefined);
 }
 
-function serverTags(url: URL): [string, string | number][] {
+// The methods of RFC 9110 and PATCH (RFC 5789), the "known" methods of OpenTelemetry's HTTP
+// conventions. Any other method is recorded as `_OTHER` and names the activity `HTTP`, so that
+// a client cannot fill a backend with names of its own.
+const KNOWN_METHODS = new Set([
+  "CONNECT",
+  "DELETE",
+  "GET",
+  "HEAD",
+  "OPTIONS",
+  "PATCH",
+  "POST",
+  "PUT",
+  "TRACE",
+]);
+
+/** Adds the method tags and returns the method as it goes into the activity's name. */
+function methodTags(method: string, tags: [string, string | number][]): string {
+  if (KNOWN_METHODS.has(method)) {
+    tags.push(["http.request.method", method]);
+    return method;
+  }
+  tags.push(["http.request.method", "_OTHER"], ["http.request.method_original", method]);
+  return "HTTP";
+}
+
+function serverTags(url: URL, tags: [string, string | number][]): void {
   const port = url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
-  return [["server.address", url.hostname], ["server.port", port]];
+  tags.push(["server.address", url.hostname], ["server.port", port]);
+}
+
+/** `error.type` of a thrown value: an error's name, else OpenTelemetry's `_OTHER`. */
+function errorType(error: unknown): string {
+  try {
+    if (error instanceof Error && typeof error.name === "string" && error.name !== "") {
+      return error.name;
+    }
+  } catch {
+    // A hostile error object.
+  }
+  return "_OTHER";
+}
+
+/** An error's message for a status description, never throwing. */
+function errorMessage(error: unknown): string | undefined {
+  try {
+    if (error instanceof Error) return String(error.message);
+    if (typeof error === "string") return error;
+  } catch {
+    // A hostile error object: no description.
+  }
+  return undefined;
+}
+
+/** Records a failure on an activity: the exception event, `error.type` and the error status. */
+function fail(activity: Activity, error: unknown, type: string = errorType(error)): void {
+  activity.setTag("error.type", type).recordException(error)
+    .setStatus("error", errorMessage(error));
 }
 
 /**
  * Wraps `fetch` so each call is a `client` activity (named after the method, as OpenTelemetry's
  * HTTP conventions say) whose context and baggage travel in the request headers. Tags:
- * `http.request.method`, `url.full` (without user and password), `server.address`,
+ * `http.request.method` (`_OTHER` for a method outside RFC 9110 and PATCH, with
+ * `http.request.method_original`), `url.full` (without user and password), `server.address`,
  * `server.port`, `http.response.status_code`; a status of 400 or more, or a thrown error, sets
- * the `error` status and `error.type`. When no listener samples the activity, the current
+ * the `error` status and `error.type` (the status code, or the error's name). The activity ends
+ * when the response headers have arrived. When no listener samples the activity, the current
  * activity's context is sent instead.
  *
  * @param options The source, and the `fetch` to wrap.
@@ -110,14 +192,11 @@ export function instrumentFetch(options: InstrumentFetchOptions): FetchFunction 
     const full = new URL(url.href);
     full.username = "";
     full.password = "";
-    const activity = source.startActivity(request.method, {
-      kind: "client",
-      tags: [
-        ["http.request.method", request.method],
-        ["url.full", full.href],
-        ...serverTags(url),
-      ],
-    });
+    const tags: [string, string | number][] = [];
+    const method = methodTags(request.method, tags);
+    tags.push(["url.full", full.href]);
+    serverTags(url, tags);
+    const activity = source.startActivity(method, { kind: "client", tags });
     const carrierOf = activity ?? Activity.current;
     inject(carrierOf, request.headers);
     // Through a setter, so that with no baggage to send a header the caller set is kept.
@@ -134,8 +213,7 @@ export function instrumentFetch(options: InstrumentFetchOptions): FetchFunction 
       }
       return response;
     } catch (error) {
-      activity?.setTag("error.type", error instanceof Error ? error.name : typeof error)
-        .recordException(error).setStatus("error");
+      if (activity !== undefined) fail(activity, error);
       throw error;
     } finally {
       activity?.stop();
@@ -143,21 +221,320 @@ export function instrumentFetch(options: InstrumentFetchOptions): FetchFunction 
   };
 }
 
+/** What the handler wrapper remembers of a server activity, for the route and the name. */
+interface ServerState {
+  /** The method as it goes into the name (`HTTP` for an unknown method). */
+  readonly method: string;
+  /** The name the wrapper gave the activity last; a different name was set by the handler. */
+  name: string;
+}
+
+const servers = new WeakMap<Activity, ServerState>();
+const reporter = new ReportOnce();
+
+/** Tags the route and names the activity after it, unless the handler renamed the activity. */
+function applyRoute(activity: Activity, state: ServerState, route: string): void {
+  activity.setTag("http.route", route);
+  if (activity.displayName !== state.name) return;
+  state.name = `${state.method} ${route}`;
+  activity.displayName = state.name;
+}
+
+/**
+ * Sets the route template (`http.route`) of the request being handled: the `server` activity
+ * of {@linkcode instrumentHandler} that is current, or the nearest one up the chain of parents
+ * of the current activity. The activity is renamed `METHOD route` (unless the handler gave it
+ * a name of its own). Call it from a router once it has matched, when one wrapped handler
+ * serves many routes. Setting the tag yourself (`Activity.current?.setTag("http.route", route)`
+ * on the server activity) has the same effect when the activity ends.
+ *
+ * @param route The route template, such as `/orders/:id`: low in cardinality, never a raw path.
+ * @returns Whether a server activity was found and the route was set (`false` outside a
+ * wrapped handler, when nothing samples the request, or for an empty or non-string route).
+ *
+ * @example A router inside one wrapped handler
+ * ```ts
+ * import { ActivitySource, createTracerProviderBuilder, InMemoryExporter } from "@tracelinks/activity";
+ * import { instrumentHandler, setHttpRoute } from "@tracelinks/activity/http";
+ * import assert from "node:assert/strict";
+ *
+ * const exporter = new InMemoryExporter();
+ * using _provider = createTracerProviderBuilder().addSource("Router").addInMemoryExporter(exporter).build();
+ * const handler = instrumentHandler((request) => {
+ *   const match = new URLPattern({ pathname: "/orders/:id" }).exec(request.url);
+ *   if (match === null) return new Response("not found", { status: 404 });
+ *   setHttpRoute("/orders/:id");
+ *   return new Response(`order ${match.pathname.groups.id}`);
+ * }, { source: new ActivitySource("Router") });
+ * await (await handler(new Request("http://shop.test/orders/7"))).text();
+ * await (await handler(new Request("http://shop.test/nowhere"))).text();
+ * assert.deepEqual(exporter.activities.map((a) => a.displayName), ["GET /orders/:id", "GET"]);
+ * assert.equal(exporter.activities[0]?.getTagItem("http.route"), "/orders/:id");
+ * ```
+ */
+export function setHttpRoute(route: string): boolean {
+  if (typeof route !== "string" || route === "") return false;
+  for (let a = Activity.current; a !== undefined; a = a.parent) {
+    const state = servers.get(a);
+    if (state === undefined) continue;
+    if (a.isStopped) return false;
+    applyRoute(a, state, route);
+    return true;
+  }
+  return false;
+}
+
+/** The route a request has before its handler runs, never throwing. */
+function routeOf(
+  route: string | ((request: Request) => string | undefined) | undefined,
+  request: Request,
+): string | undefined {
+  if (typeof route === "string") return route === "" ? undefined : route;
+  if (route === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = route(request);
+  } catch (error) {
+    reporter.report(route, error, "instrumentHandler route function");
+    return undefined;
+  }
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** Stops a server activity, naming it after a route the handler set as a tag. */
+function end(activity: Activity, state: ServerState): void {
+  const route = activity.getTagItem("http.route");
+  if (typeof route === "string" && route !== "" && state.name !== `${state.method} ${route}`) {
+    applyRoute(activity, state, route);
+  }
+  activity.stop();
+}
+
+function noop(): void {}
+
+/** The most chunks gathered into one body when they are all there when the handler returns. */
+const MAX_READY_CHUNKS = 64;
+
+/**
+ * Records the response on the activity and returns it with a body that ends the activity when
+ * it has been read to the end, cancelled or failed. What the body holds when the handler
+ * returns is taken at once: when that is all of it (a string, bytes or JSON body), the response
+ * goes to the server whole, as it would unwrapped, and the activity ends. A response without a
+ * body, or one that cannot be read, is returned as it is and ends the activity.
+ */
+async function respond(
+  activity: Activity,
+  state: ServerState,
+  response: Response,
+): Promise<Response> {
+  let status: unknown;
+  try {
+    status = response.status;
+  } catch {
+    status = undefined;
+  }
+  if (typeof status !== "number") {
+    end(activity, state);
+    return response;
+  }
+  activity.setTag("http.response.status_code", status);
+  // Server side: a 4xx is the client's error and leaves the status unset; a 5xx is ours.
+  if (status >= 500) activity.setTag("error.type", String(status)).setStatus("error");
+  if (
+    !(response instanceof Response) || response.body === null || response.body.locked ||
+    status < 200 || status > 599 || status === 204 || status === 205 || status === 304
+  ) {
+    end(activity, state);
+    return response;
+  }
+  const init: ResponseInit = { status, statusText: response.statusText, headers: response.headers };
+  const reader = response.body.getReader();
+  // Take the chunks that are there already; a body complete now goes out as a whole. A read
+  // the body answers from what it holds settles within two microtasks; one that waits for more
+  // (a timer, a file, the network) does not, and the rest of the body is forwarded as it comes.
+  const ready: Uint8Array[] = [];
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  let closed = false;
+  reader.closed.then(() => closed = true, noop);
+  try {
+    for (;;) {
+      let result: ReadableStreamReadResult<Uint8Array> | undefined;
+      let failed = false;
+      let failure: unknown;
+      const read = reader.read();
+      read.then((r) => result = r, (error: unknown) => {
+        failed = true;
+        failure = error;
+      });
+      await undefined;
+      await undefined;
+      if (failed) throw failure;
+      if (result === undefined) {
+        pending = read;
+        break;
+      }
+      if (result.done) break;
+      ready.push(result.value);
+      if (!(result.value instanceof Uint8Array) || ready.length > MAX_READY_CHUNKS) {
+        // Not bytes (the server will say so), or many chunks: forward the rest as it comes.
+        pending = reader.read();
+        break;
+      }
+      if (closed) break;
+    }
+  } catch (error) {
+    // The body failed before it was sent: the response goes out with a body that fails alike.
+    fail(activity, error);
+    end(activity, state);
+    return new Response(
+      new ReadableStream({
+        start: (controller) => controller.error(error),
+      }),
+      init,
+    );
+  }
+  if (pending === undefined) {
+    // All of the body is here: it goes to the server whole, and the activity ends.
+    end(activity, state);
+    const whole = ready.length === 1 && ready[0]!.buffer instanceof ArrayBuffer
+      ? ready[0] as Uint8Array<ArrayBuffer>
+      : concat(ready);
+    return new Response(whole, init);
+  }
+  return new Response(streamRest(activity, state, reader, ready, pending), init);
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * The rest of a body that is still being produced: the chunks read already, then each chunk
+ * of the original as the server asks for it. The activity ends when the original ends, is
+ * cancelled (the client went away) or fails.
+ */
+function streamRest(
+  activity: Activity,
+  state: ServerState,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  ready: readonly Uint8Array[],
+  pending: Promise<ReadableStreamReadResult<Uint8Array>>,
+): ReadableStream<Uint8Array> {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let open = true;
+  let demand = false;
+  let wake: (() => void) | undefined;
+  const finish = (): void => {
+    if (!open) return;
+    open = false;
+    end(activity, state);
+  };
+  const signal = (): void => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  // Forwards a chunk each time the server asks for one. It runs in the activity's context (it
+  // is started from inside it), so the original body's source runs with the activity current.
+  const pump = async (): Promise<void> => {
+    try {
+      let next = pending;
+      for (;;) {
+        const chunk = await next;
+        if (!open) return;
+        if (chunk.done) {
+          finish();
+          controller.close();
+          return;
+        }
+        controller.enqueue(chunk.value);
+        if (!demand && !(controller.desiredSize! > 0)) {
+          await new Promise<void>((resolve) => wake = resolve);
+        }
+        demand = false;
+        if (!open) return;
+        next = reader.read();
+      }
+    } catch (error) {
+      if (!open) return;
+      fail(activity, error);
+      finish();
+      controller.error(error);
+    }
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start: (c) => {
+      controller = c;
+      for (const chunk of ready) c.enqueue(chunk);
+    },
+    pull: () => {
+      demand = true;
+      signal();
+    },
+    cancel: (reason) => {
+      if (open) {
+        activity.setTag("error.type", "cancelled").setStatus(
+          "error",
+          `Response body cancelled${typeof reason === "string" ? `: ${reason}` : ""}`,
+        );
+        if (reason instanceof Error) activity.recordException(reason);
+      }
+      finish();
+      signal();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  void pump();
+  return body;
+}
+
 /**
  * Wraps a request handler (such as the one given to `Deno.serve`) so each request is a
- * `server` activity, current while the handler runs: the child of the caller's context when
- * the request has a valid `traceparent`, else the root of a new trace. The request's `baggage`
- * becomes the activity's baggage. Tags: `http.request.method`, `url.path`, `url.query`,
- * `url.scheme`, `server.address`, `server.port`, `user_agent.original`, `http.route`,
- * `http.response.status_code`; a status of 500 or more sets the `error` status.
+ * `server` activity, current while the handler runs and while the response body is read: the
+ * child of the caller's context when the request has a valid `traceparent`, else the root of a
+ * new trace. The request's `baggage` becomes the activity's baggage.
  *
- * @param handler The handler to wrap; extra arguments (such as `Deno.serve`'s `info`) pass
- * through.
- * @param options The source, and the route template.
+ * The activity ends when the response has been sent, as OpenTelemetry's HTTP conventions ask,
+ * not when the handler returns. A body still being produced when the handler returns is passed
+ * on through a stream that ends the activity when the body finishes, is cancelled (the client
+ * went away: `error.type` `cancelled`, error status) or fails (the error is recorded). A body
+ * complete when the handler returns (a string, bytes, JSON) is handed to the server whole, with
+ * its length, as it would be unwrapped, and a response without a body is returned as it is: the
+ * activity ends then, with nothing left for the handler's code to do. Calling the wrapped
+ * handler yourself (in a test), read or cancel a streamed body, or its activity never ends.
+ *
+ * Tags: `http.request.method` (`_OTHER` for a method outside RFC 9110 and PATCH, with
+ * `http.request.method_original`), `url.path`, `url.query`, `url.scheme`, `server.address`,
+ * `server.port`, `user_agent.original`, `http.route`, `http.response.status_code`. The name is
+ * `METHOD route` when the route is known ({@linkcode InstrumentHandlerOptions.route},
+ * {@linkcode setHttpRoute}), else `METHOD`. A status of 500 or more sets the `error` status and
+ * `error.type` (the status code); a 4xx does not, on the server side. A handler that throws
+ * gets the exception recorded, `error.type` (the error's name) and the `error` status, and no
+ * status code, since the server's error handler chooses the response; the error is rethrown.
+ *
+ * The handler may take `Deno.serve`'s second argument, `info` (`Deno.ServeHandler`'s shape):
+ * unless the handler or the place the wrapped handler goes says otherwise, it is typed
+ * {@linkcode ServeHandlerInfo}, the shape of `Deno.ServeHandlerInfo`; for another server, name
+ * the type (`instrumentHandler<MyInfo>(...)`) or annotate the parameter. The second and later
+ * arguments pass through as they are; the wrapped handler can also be called with the request
+ * alone (in a test), and then `info` is `undefined`.
+ *
+ * @typeParam I The type of the handler's second argument.
+ * @param handler The handler to wrap.
+ * @param options The source, and the route.
  * @returns The wrapped handler.
- * @throws {TypeError} When the handler is not a function or `options.source` is missing.
+ * @throws {TypeError} When the handler is not a function, `options.source` is missing or
+ * `options.route` is neither a string nor a function.
  *
- * @example
+ * @example A request with its trace context, in a test
  * ```ts
  * import { ActivitySource, createTracerProviderBuilder, InMemoryExporter } from "@tracelinks/activity";
  * import { instrumentHandler } from "@tracelinks/activity/http";
@@ -169,58 +546,106 @@ export function instrumentFetch(options: InstrumentFetchOptions): FetchFunction 
  *   source: new ActivitySource("Api"),
  *   route: "/hello",
  * });
- * await handler(new Request("http://api.test/hello", {
+ * const response = await handler(new Request("http://api.test/hello", {
  *   headers: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
  * }));
+ * assert.equal(await response.text(), "hi");
  * assert.equal(exporter.activities[0]?.displayName, "GET /hello");
  * assert.equal(exporter.activities[0]?.parentSpanId, "b7ad6b7169203331");
  * assert.equal(exporter.activities[0]?.hasRemoteParent, true);
  * ```
+ *
+ * @example Deno.serve's two-argument handler
+ * ```ts ignore
+ * import { ActivitySource } from "@tracelinks/activity";
+ * import { instrumentHandler } from "@tracelinks/activity/http";
+ *
+ * Deno.serve(instrumentHandler((request, info) => {
+ *   const peer = info.remoteAddr.transport === "tcp" ? info.remoteAddr.hostname : "local";
+ *   return new Response(`${request.method} from ${peer}`);
+ * }, { source: new ActivitySource("Api") }));
+ * ```
  */
-export function instrumentHandler<A extends unknown[]>(
-  handler: (request: Request, ...rest: A) => Response | Promise<Response>,
+export function instrumentHandler<I = ServeHandlerInfo>(
+  handler: (request: Request, info: I, ...rest: unknown[]) => Response | Promise<Response>,
   options: InstrumentHandlerOptions,
-): (request: Request, ...rest: A) => Promise<Response> {
+): (request: Request, info?: I, ...rest: unknown[]) => Promise<Response> {
   if (typeof handler !== "function") {
     throw new TypeError("Cannot instrument handler: handler must be a function");
   }
   const source = options?.source;
-  if (source === undefined || typeof source.startActiveActivity !== "function") {
+  if (source === undefined || typeof source.startActivity !== "function") {
     throw new TypeError("Cannot instrument handler: options.source must be an ActivitySource");
   }
-  const route = typeof options.route === "string" ? options.route : undefined;
-  return (request, ...rest) => {
-    const parent = extract(request.headers);
-    let url: URL | undefined;
+  const route = options.route;
+  if (route !== undefined && typeof route !== "string" && typeof route !== "function") {
+    throw new TypeError("Cannot instrument handler: options.route must be a string or a function");
+  }
+  const call = handler as (request: Request, ...rest: unknown[]) => Response | Promise<Response>;
+  return async (request: Request, ...rest: unknown[]): Promise<Response> => {
+    let activity: Activity | undefined;
+    let state: ServerState | undefined;
+    let remote = false;
     try {
-      url = new URL(request.url);
-    } catch {
-      url = undefined;
-    }
-    const tags: [string, string | number][] = [["http.request.method", request.method]];
-    if (url !== undefined) {
-      tags.push(["url.path", url.pathname]);
-      if (url.search !== "") tags.push(["url.query", url.search.slice(1)]);
-      tags.push(["url.scheme", url.protocol.replace(/:$/, "")], ...serverTags(url));
-    }
-    const agent = request.headers.get("user-agent");
-    if (agent !== null) tags.push(["user_agent.original", agent]);
-    if (route !== undefined) tags.push(["http.route", route]);
-    const name = route === undefined ? request.method : `${request.method} ${route}`;
-    const startOptions = parent !== undefined
-      ? { kind: "server" as const, parent, tags }
-      : { kind: "server" as const, root: true, tags };
-    return source.startActiveActivity(name, startOptions, async (activity) => {
+      const parent = extract(request.headers);
+      remote = parent !== undefined;
+      let url: URL | undefined;
+      try {
+        url = new URL(request.url);
+      } catch {
+        url = undefined;
+      }
+      const tags: [string, string | number][] = [];
+      const method = methodTags(request.method, tags);
+      if (url !== undefined) {
+        tags.push(["url.path", url.pathname]);
+        if (url.search !== "") tags.push(["url.query", url.search.slice(1)]);
+        tags.push(["url.scheme", url.protocol.replace(/:$/, "")]);
+        serverTags(url, tags);
+      }
+      const agent = request.headers.get("user-agent");
+      if (agent !== null) tags.push(["user_agent.original", agent]);
+      const known = routeOf(route, request);
+      if (known !== undefined) tags.push(["http.route", known]);
+      const name = known === undefined ? method : `${method} ${known}`;
+      activity = source.startActivity(
+        name,
+        parent !== undefined
+          ? { kind: "server", parent, tags }
+          : { kind: "server", root: true, tags },
+      );
       if (activity !== undefined) {
+        state = { method, name };
+        servers.set(activity, state);
         const baggage = extractBaggage(request.headers);
         for (let i = baggage.length - 1; i >= 0; i--) {
           activity.addBaggage(baggage[i]!.key, baggage[i]!.value);
         }
       }
-      const response = await handler(request, ...rest);
-      activity?.setTag("http.response.status_code", response.status);
-      if (response.status >= 500) activity?.setStatus("error");
-      return response;
+    } catch (error) {
+      // Not a request this wrapper can read (plain JavaScript): serve it untraced.
+      reporter.report(handler, error, "instrumentHandler reading the request");
+      activity?.stop();
+      return await call(request, ...rest);
+    }
+    if (activity === undefined || state === undefined) {
+      // Nothing samples the request: a new trace's children must not attach elsewhere.
+      return await (remote
+        ? call(request, ...rest)
+        : Activity.run(null, () => call(request, ...rest)));
+    }
+    const current = activity;
+    const currentState = state;
+    return await Activity.run(current, async () => {
+      let response: Response;
+      try {
+        response = await call(request, ...rest);
+      } catch (error) {
+        fail(current, error);
+        end(current, currentState);
+        throw error;
+      }
+      return await respond(current, currentState, response);
     });
   };
 }

@@ -24,7 +24,7 @@ import {
   inject,
   type TracerProviderBuilder,
 } from "../mod.ts";
-import { instrumentFetch, instrumentHandler } from "../http.ts";
+import { instrumentFetch, instrumentHandler, setHttpRoute } from "../http.ts";
 
 /** A message on the work queue: the order and the headers carrying its trace context. */
 export interface WorkItem {
@@ -49,12 +49,19 @@ export async function runCrossService(
   const workerSource = new ActivitySource("MyCompany.Worker");
   const queue: WorkItem[] = [];
 
-  // The orders service: continues the caller's trace, queues the work, answers 202.
+  // The orders service: continues the caller's trace, queues the work, answers 202. One
+  // handler serves every path, so it names the route of each request once it has matched it.
+  const orderRoute = new URLPattern({ pathname: "/orders" });
   const orders = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    instrumentHandler(async (request) => {
+    instrumentHandler(async (request, info) => {
+      if (!orderRoute.test(request.url) || request.method !== "POST") {
+        return new Response("not found", { status: 404 });
+      }
+      setHttpRoute("/orders");
       const { orderId } = await request.json() as { orderId: string };
       const server = Activity.current;
+      server?.setTag("client.address", info.remoteAddr.hostname);
       server?.setTag("order.id", orderId);
       server?.setTag("customer.tier", server.getBaggageItem("customer.tier") ?? "unknown");
       // Hand the work to the queue: a producer activity whose context travels with the item.
@@ -63,7 +70,7 @@ export async function runCrossService(
       inject(enqueue ?? server, headers);
       queue.push({ orderId, headers });
       return Response.json({ accepted: orderId }, { status: 202 });
-    }, { source: ordersSource, route: "/orders" }),
+    }, { source: ordersSource }),
   );
   const ordersUrl = `http://127.0.0.1:${orders.addr.port}/orders`;
 
@@ -79,8 +86,9 @@ export async function runCrossService(
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ orderId }),
       });
-      await response.body?.cancel();
-      return new Response(`order ${orderId}: ${response.status}\n`);
+      // Read the body to the end: the orders service's activity ends when it has sent it.
+      const { accepted } = await response.json() as { accepted: string };
+      return new Response(`order ${accepted}: ${response.status}\n`);
     }, { source: frontendSource, route: "/checkout" }),
   );
   const frontendUrl = `http://127.0.0.1:${frontend.addr.port}/checkout`;

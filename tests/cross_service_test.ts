@@ -41,6 +41,12 @@ Deno.test({
       for (const a of [client, server, enqueue]) assert.equal(a.traceId, checkout.traceId);
       assert.equal(client.getTagItem("http.response.status_code"), 202);
       assert.equal(server.getTagItem("http.response.status_code"), 202);
+      // One handler serves every path of the orders service and names the route it matched;
+      // Deno.serve's second argument (info) reached it.
+      assert.equal(server.getTagItem("http.route"), "/orders");
+      assert.equal(server.getTagItem("client.address"), "127.0.0.1");
+      // Both bodies were read to the end: no span ended in error.
+      for (const a of [checkout, client, server]) assert.equal(a.status, "unset");
       // Baggage set by the frontend arrived at the orders service.
       assert.equal(server.getTagItem("customer.tier"), "gold");
       // The worker runs later in a trace of its own, linked to the producer activity.

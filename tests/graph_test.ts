@@ -11,6 +11,7 @@ import {
   type ActivitySnapshot,
   type LinkEdge,
   LinkGraph,
+  renderHtmlReport,
   renderTree,
   snapshotActivity,
   TreeExporter,
@@ -556,4 +557,129 @@ Deno.test("LinkGraph evicts a hand-made snapshot cleanly after its caller change
   assert.equal(graph.evictedActivityCount, 1);
   assert.deepEqual(graph.linksTo(target), []);
   assert.deepEqual(graph.related(target.traceId).edges, []);
+});
+
+/** A copy of `value` whose every field is a getter that counts its reads. */
+function counted<T extends object>(
+  value: T,
+  reads: Map<string, number>,
+  prefix: string,
+  later: Partial<Record<keyof T, unknown>> = {},
+): T {
+  const out = {} as T;
+  for (const [key, v] of Object.entries(value)) {
+    Object.defineProperty(out, key, {
+      enumerable: true,
+      get() {
+        const n = (reads.get(prefix + key) ?? 0) + 1;
+        reads.set(prefix + key, n);
+        // After the first read, some fields turn into something else.
+        return n > 1 && key in later ? later[key as keyof T] : v;
+      },
+    });
+  }
+  return out;
+}
+
+Deno.test("LinkGraph.add() copies a hand-made snapshot, reading each field once", () => {
+  const graph = new LinkGraph();
+  const { source, provider } = setup(new LinkGraph());
+  using _provider = provider;
+  const target = ActivityContext.parse("00-2890476acefb53b93af64a0d91939051-16b83c1517629363-01");
+  const activity = source.startActivity("Work", {
+    links: [new ActivityLink(target, { why: "batch" })],
+    tags: { list: [1, 2] },
+  })!;
+  activity.addEvent("happened", { tags: { n: 1 } });
+  activity.setStatus("error", "Broke");
+  activity.stop();
+  const snapshot = snapshotActivity(activity);
+  const reads = new Map<string, number>();
+  const refresh = '<meta http-equiv="refresh" content="0;url=https://evil.test">';
+  const link = counted(snapshot.links[0]!, reads, "links[0].", { spanId: "ffffffffffffffff" });
+  const tags = [["list", [1, 2]]] as [string, unknown][];
+  const hostile = counted({ ...snapshot, links: [link], tags }, reads, "", {
+    status: refresh,
+    droppedLinkCount: refresh,
+    name: refresh,
+  });
+  assert.equal(graph.add(hostile), true);
+  for (const key of [...Object.keys(snapshot), ...Object.keys(snapshot.links[0]!)]) {
+    const name = Object.keys(snapshot).includes(key) ? key : `links[0].${key}`;
+    if (reads.has(name)) assert.equal(reads.get(name), 1, name);
+  }
+  assert.equal(reads.size, Object.keys(snapshot).length + Object.keys(snapshot.links[0]!).length);
+  // The graph keeps what it checked, frozen, and nothing the caller does later reaches it.
+  tags[0]![1] = "changed";
+  (tags as unknown[]).push(["added", 1]);
+  const kept = graph.get(snapshot)!;
+  assert.notEqual(kept, hostile);
+  assert.ok(Object.isFrozen(kept) && Object.isFrozen(kept.links[0]) && Object.isFrozen(kept.tags));
+  assert.equal(kept.status, "error");
+  assert.equal(kept.droppedLinkCount, 0);
+  assert.equal(kept.name, "Work");
+  assert.deepEqual(kept.tags, [["list", [1, 2]]]);
+  assert.equal(kept.links[0]!.spanId, "16b83c1517629363");
+  assert.equal(graph.linksTo(target).length, 1);
+  const html = renderHtmlReport(graph);
+  assert.ok(!html.includes('<meta http-equiv="refresh"'));
+  assert.ok(!html.includes("evil.test"));
+});
+
+Deno.test("LinkGraph.add() turns a snapshot it cannot read into a TypeError and takes nothing", () => {
+  const graph = new LinkGraph();
+  const { source, provider } = setup(new LinkGraph());
+  using _provider = provider;
+  const snapshot = snapshotActivity(run(source, "Work"));
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  const throwing = Object.defineProperty({ ...snapshot }, "name", {
+    get() {
+      throw new Error("Gone");
+    },
+  });
+  const cases: [unknown, RegExp][] = [
+    [throwing, /^Cannot add to LinkGraph: the snapshot could not be read \(Error: Gone\)$/],
+    [revoked.proxy, /^Cannot add to LinkGraph: the snapshot could not be read \(TypeError: /],
+    [{ ...snapshot, tags: revoked.proxy }, /could not be read/],
+    [
+      { ...snapshot, links: new Array(2 ** 32 - 1) },
+      /^Cannot add to LinkGraph: links\[0\] must be an object$/,
+    ],
+    [{ ...snapshot, hasRemoteParent: "no" }, /hasRemoteParent must be a boolean/],
+    [{ ...snapshot, durationTicks: NaN }, /durationTicks must be a finite number >= 0/],
+    [{ ...snapshot, droppedLinkCount: -1 }, /droppedLinkCount must be an integer >= 0/],
+  ];
+  for (const [input, message] of cases) {
+    assert.throws(() => graph.add(input as ActivitySnapshot), (error: unknown) => {
+      assert.ok(error instanceof TypeError);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+  assert.equal(graph.size, 0);
+  // A tag value that cannot be read is kept as a placeholder, as the console exporter shows it.
+  assert.equal(graph.add({ ...snapshot, tags: [["k", revoked.proxy]] }), true);
+  assert.deepEqual(graph.get(snapshot)?.tags, [["k", "[unreadable value]"]]);
+});
+
+Deno.test("LinkGraph keeps at most 1,000 elements of an array tag value, and counts the cut", async () => {
+  const graph = new LinkGraph();
+  const { source, provider } = setup(graph);
+  const activity = source.startActivity("Huge")!;
+  activity.setTag("sparse", new Array(2 ** 32 - 1)); // a valid TagValue, almost all holes
+  activity.setTag("small", [1, , 3]);
+  activity.stop();
+  await provider.shutdown();
+  const kept = graph.get(activity)!;
+  const sparse = kept.tags[0]![1] as unknown[];
+  assert.equal(sparse.length, 1000);
+  assert.ok(sparse.every((v) => v === null));
+  assert.deepEqual(kept.tags[1], ["small", [1, null, 3]]);
+  assert.equal(graph.truncatedArrayCount, 1);
+  // The same for a snapshot given by hand.
+  const other = new LinkGraph();
+  other.add({ ...snapshotActivity(activity), tags: [["huge", new Array(5000).fill(7)]] });
+  assert.equal((other.get(activity)!.tags[0]![1] as unknown[]).length, 1000);
+  assert.equal(other.truncatedArrayCount, 1);
 });

@@ -356,3 +356,107 @@ Deno.test("renderHtmlReport() shows control and bidi characters in ids as escape
   assert.ok(visible.includes("\\u2066span\\u001B[2J"));
   assert.ok(visible.includes("\\u202Eparent"));
 });
+
+/** Links from one activity to `count` spans of one external trace (`distinct` spans, cycled). */
+function manyLinks(count: number, distinct: number) {
+  const traceId = "2890476acefb53b93af64a0d91939051";
+  const spans = Array.from(
+    { length: distinct },
+    (_, i) => (i + 1).toString(16).padStart(16, "0"),
+  );
+  return Array.from({ length: count }, (_, i) => ({
+    traceId,
+    spanId: spans[i % distinct]!,
+    traceFlags: 1,
+    traceState: undefined,
+    isRemote: true,
+    tags: [],
+  }));
+}
+
+const countOf = (html: string, pattern: RegExp): number => html.match(pattern)?.length ?? 0;
+
+Deno.test("renderHtmlReport() draws an activity with 1,000,000 links, listing 128 and counting the rest", () => {
+  const source = deterministicSource();
+  using _provider = createTracerProviderBuilder().addSource(source.name).build();
+  const graph = new LinkGraph();
+  graph.add({ ...snapshotActivity(run(source, "Batch")), links: manyLinks(1_000_000, 1) });
+  const html = renderHtmlReport(graph);
+  // The batch lists 128 of its links, the external span 128 of the links into it.
+  assert.equal(countOf(html, /… and 999,872 more links/g), 2);
+  assert.ok(html.includes("1,000,000 links"));
+  assert.equal(countOf(html, /<path class="link-arrow/g), 128);
+  assert.ok(html.length < 500_000, `${html.length} characters`);
+});
+
+Deno.test("renderHtmlReport() draws external spans and arrows for the links it lists only", () => {
+  const source = deterministicSource();
+  using _provider = createTracerProviderBuilder().addSource(source.name).build();
+  const graph = new LinkGraph();
+  graph.add({ ...snapshotActivity(run(source, "Batch")), links: manyLinks(20_000, 20_000) });
+  const html = renderHtmlReport(graph, { maxItems: 10 });
+  assert.equal(countOf(html, /<details class="act external"/g), 10);
+  assert.equal(countOf(html, /<path class="link-arrow/g), 10);
+  assert.equal(countOf(html, /… and 19,990 more links/g), 1);
+});
+
+Deno.test("renderHtmlReport() lists at most maxItems tags, events and tags per event", () => {
+  const source = deterministicSource();
+  using _provider = createTracerProviderBuilder().addSource(source.name).build();
+  const snapshot = snapshotActivity(run(source, "Busy"));
+  const tags = Array.from({ length: 300 }, (_, i) => [`tag${i}`, i] as const);
+  const events = Array.from({ length: 200 }, (_, i) => ({
+    name: `event ${i}`,
+    timeUnixNano: snapshot.startTimeUnixNano,
+    tags,
+    droppedTagCount: 0,
+  }));
+  const graph = new LinkGraph();
+  graph.add({ ...snapshot, tags, events });
+  const html = renderHtmlReport(graph);
+  assert.equal(countOf(html, /<li><span class="u">event \d+<\/span>/g), 128);
+  assert.equal(countOf(html, /… and 72 more events/g), 1);
+  // The activity's own tags and each event's: 128 shown, the rest counted.
+  assert.equal(countOf(html, /… and 172 more tags/g), 1 + 128);
+  assert.equal(countOf(html, /<td class="u">tag128<\/td>/g), 0);
+  const small = renderHtmlReport(graph, { maxItems: 2 });
+  assert.equal(countOf(small, /<td class="u">tag\d+<\/td>/g), 2 + 2 * 2);
+  assert.equal(countOf(small, /… and 198 more events/g), 1);
+  assert.throws(() => renderHtmlReport(graph, { maxItems: -1 }), RangeError);
+  assert.throws(() => renderHtmlReport(graph, { maxLength: 0 }), RangeError);
+});
+
+Deno.test("renderHtmlReport() stays within maxLength and says how many activities it left out", () => {
+  const source = deterministicSource();
+  const graph = new LinkGraph();
+  using _provider = createTracerProviderBuilder().addSource(source.name).addProcessor(graph)
+    .build();
+  for (let i = 0; i < 3000; i++) run(source, `Request ${i}`, { root: true, tags: { i } });
+  const full = renderHtmlReport(graph);
+  assert.equal(countOf(full, /<details class="act"/g), 3000);
+  assert.ok(!full.includes("Not shown"));
+  const html = renderHtmlReport(graph, { maxLength: 100_000 });
+  const drawn = countOf(html, /<details class="act"/g);
+  assert.ok(drawn > 0 && drawn < 3000);
+  assert.ok(html.length < 100_000 + 20_000, `${html.length} characters`); // + head and script
+  // Each activity is a trace and a group of its own: the groups past the limit are counted.
+  assert.ok(html.includes(`${(3000 - drawn).toLocaleString("en-US")} activities not shown`));
+  const inGroup = Number(html.match(/Not shown: ([\d,]+) activit/)?.[1]?.replaceAll(",", ""));
+  const groups = Number(html.match(/Not shown: ([\d,]+) more groups/)?.[1]?.replaceAll(",", ""));
+  assert.equal(drawn + inGroup + groups, 3000);
+});
+
+Deno.test("renderHtmlReport() cuts a long text and says how much it left out", () => {
+  const source = deterministicSource();
+  using _provider = createTracerProviderBuilder().addSource(source.name).build();
+  const graph = new LinkGraph();
+  graph.add({
+    ...snapshotActivity(run(source, "x")),
+    name: "n".repeat(1_000_000),
+    tags: [["big", "\u0007".repeat(10_000_000)]],
+  });
+  const html = renderHtmlReport(graph);
+  assert.ok(html.includes(`${"n".repeat(4096)}… (995,904 more characters)`));
+  assert.ok(html.includes(`${"\\u0007".repeat(4096)}… (9,995,904 more characters)`));
+  assert.ok(html.length < 1_000_000, `${html.length} characters`);
+});

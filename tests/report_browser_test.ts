@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import {
   type Activity,
+  ActivityContext,
   ActivityLink,
   ActivitySource,
   createTracerProviderBuilder,
@@ -376,6 +377,47 @@ Deno.test({
       assert.ok(name.x + 20 < width, `the deepest name starts at ${name.x}px of ${width}px`);
       const info = (await deepest.locator(".info").boundingBox())!;
       assert.ok(info.width > width / 3, `its details are ${info.width}px wide`);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "renderHtmlReport() in headless Chromium: an activity with 1,000,000 links opens, 128 arrows",
+  ignore: !available,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const graph = new LinkGraph();
+    const source = new ActivitySource("Browser.Test.many-links");
+    const provider = createTracerProviderBuilder().addSource(source.name).addProcessor(graph)
+      .setLimits({ linkCount: Infinity })
+      .build();
+    const external = "2890476acefb53b93af64a0d91939051";
+    const links = Array.from(
+      { length: 1_000_000 },
+      (_, i) =>
+        new ActivityLink(
+          new ActivityContext(external, (i + 1).toString(16).padStart(16, "0")),
+          { "batch.index": i },
+        ),
+    );
+    source.startActivity("ProcessBatch", { root: true, links })?.stop();
+    await provider.shutdown();
+    const report = renderHtmlReport(graph);
+    await atWidths(report, [1200], async (page) => {
+      assert.equal(await page.locator("path.link-arrow").count(), 128);
+      assert.equal(await page.locator("details.act.external").count(), 128);
+      const batch = page.locator("details.act:not(.external)").first();
+      await batch.locator("summary").click();
+      assert.equal(
+        await batch.locator(".info li.more").innerText(),
+        "… and 999,872 more links",
+      );
+      const drawn = await page.evaluate(
+        `[...document.querySelectorAll("path.link-arrow")].filter((p) => p.getAttribute("d")).length`,
+      );
+      assert.equal(drawn, 128);
     });
   },
 });
