@@ -5,7 +5,8 @@
 // specification asks; explicit options of the builder are applied over this configuration.
 
 import type { ActivityLimits } from "./activity.ts";
-import type { LogLevel } from "./_report.ts";
+import type { LogLevel } from "./_diagnostics.ts";
+import { MAX_TIMER_DELAY } from "./_timers.ts";
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -176,11 +177,11 @@ export function readEnvConfig(read: EnvReader, warn: EnvWarn): EnvConfig {
     const text = get(name);
     if (text === undefined) return undefined;
     const value = /^[0-9]+$/.test(text) ? Number(text) : NaN;
-    if (!(value >= min && value <= 2147483647)) {
+    if (!(value >= min && value <= MAX_TIMER_DELAY)) {
       warn(
         name,
         new RangeError(
-          `Cannot use ${name} '${text}': expected an integer from ${min} to 2147483647; using the default`,
+          `Cannot use ${name} '${text}': expected an integer from ${min} to ${MAX_TIMER_DELAY}; using the default`,
         ),
       );
       return undefined;

@@ -2,7 +2,7 @@
 // network) with a waterfall per group of linked traces and an arrow per link. Everything taken
 // from activities is escaped as text; the only script is the report's own, allowed by a
 // Content-Security-Policy nonce, and it only positions the arrows.
-import type { TagList } from "./activity.ts";
+import type { TagList } from "./tags.ts";
 import type {
   ActivityRef,
   ActivitySnapshot,

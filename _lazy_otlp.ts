@@ -10,7 +10,7 @@ import type { ActivityExporter } from "./exporter.ts";
 import type { FlushOptions, ProcessorContext } from "./processor.ts";
 import type { Resource } from "./resource.ts";
 import type { OtlpExporter, OtlpExporterOptions } from "./otlp.ts";
-import { type ErrorHandler, reportToStderr } from "./_report.ts";
+import { type ErrorHandler, reportToStderr } from "./_diagnostics.ts";
 
 /** Loads and makes an {@linkcode OtlpExporter} in the background; forwards every call to it. */
 export class OtlpExporterLoader implements ActivityExporter {

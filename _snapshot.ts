@@ -2,12 +2,22 @@
 // by hand is read exactly once, field by field, checked, and copied: what the graph keeps and
 // renders cannot change after it was checked (a getter, a proxy or a later mutation of the
 // caller's object does not reach it).
-import type { ActivityEvent, TagList } from "./activity.ts";
+import type { ActivityEvent } from "./activity.ts";
+import { copyArrayValue, type TagList } from "./tags.ts";
 import type { ActivitySnapshot, LinkSnapshot } from "./graph.ts";
 import { safeString } from "./_format.ts";
 
-/** The most elements of an array tag value a snapshot keeps; the rest are cut and counted. */
+/**
+ * The most elements of an array tag value a snapshot keeps, nested arrays included; the rest
+ * are cut and counted.
+ */
 export const MAX_ARRAY_ELEMENTS = 1000;
+
+const SNAPSHOT_ARRAY_BOUNDS = {
+  maxLength: Infinity,
+  maxElements: MAX_ARRAY_ELEMENTS,
+  freeze: true,
+};
 
 const KINDS = new Set<string>(["internal", "server", "client", "producer", "consumer"]);
 const STATUSES = new Set<string>(["unset", "ok", "error"]);
@@ -20,9 +30,9 @@ export interface CopyCounter {
 }
 
 /**
- * A tag value as a snapshot keeps it: primitives as they are, arrays copied (holes as `null`,
- * at most {@linkcode MAX_ARRAY_ELEMENTS} elements, each element read once), anything else as
- * its string form. Never throws.
+ * A tag value as a snapshot keeps it: primitives as they are, arrays copied and frozen by
+ * `copyArrayValue` (holes as `null`, at most {@linkcode MAX_ARRAY_ELEMENTS} elements, nested
+ * arrays included, each element read once), anything else as its string form. Never throws.
  */
 export function copyValue(value: unknown, counter: CopyCounter): unknown {
   if (value === null || typeof value !== "object") {
@@ -36,16 +46,9 @@ export function copyValue(value: unknown, counter: CopyCounter): unknown {
   }
   if (!array) return safeString(value);
   try {
-    const source = value as readonly unknown[];
-    const length = source.length;
-    const kept = Math.min(length, MAX_ARRAY_ELEMENTS);
-    const out = new Array<unknown>(kept);
-    for (let i = 0; i < kept; i++) {
-      const element = source[i];
-      out[i] = element === undefined ? null : element;
-    }
-    if (length > kept) counter.truncatedArrays++;
-    return Object.freeze(out);
+    const copy = copyArrayValue(value as readonly unknown[], SNAPSHOT_ARRAY_BOUNDS);
+    if (copy.cut > 0) counter.truncatedArrays++;
+    return copy.value;
   } catch {
     return "[unreadable array]";
   }

@@ -28,10 +28,25 @@
 import { ActivityContext, ActivityLink, cleanTraceState, formatTraceparent } from "./links.ts";
 import { TRACE_FLAG_RECORDED } from "./ids.ts";
 import { ContextVariable } from "./context.ts";
-import { type Clock, epochMs, nowTicks, type TimeBase, toTicks, unixNano } from "./_time.ts";
-import { cleanValue, isWithinLimits, limitTags, toTagList } from "./_tags.ts";
-import { ReportOnce } from "./_report.ts";
-import { reportUnusable } from "./_input.ts";
+import {
+  type Clock,
+  epochMs,
+  nowTicks,
+  TICKS_PER_MS,
+  type TimeBase,
+  toTicks,
+  unixNano,
+} from "./_time.ts";
+import {
+  cleanValue,
+  isWithinLimits,
+  limitTags,
+  type TagList,
+  type Tags,
+  type TagValue,
+  toTagList,
+} from "./tags.ts";
+import { ReportOnce, reportToLiveHandlers, reportUnusable } from "./_diagnostics.ts";
 import { safeString } from "./_format.ts";
 import type { ActivityListener, ActivitySource } from "./source.ts";
 
@@ -42,29 +57,6 @@ export type ActivityKind = "internal" | "server" | "client" | "producer" | "cons
 
 /** The status of an activity: `"unset"` until set, then `"ok"` or `"error"`. */
 export type ActivityStatusCode = "unset" | "ok" | "error";
-
-/** A primitive tag value. */
-export type TagPrimitive = string | number | boolean | bigint;
-
-/**
- * A tag value: a primitive, an array of primitives, or `null`/`undefined` (which removes the
- * tag in {@linkcode Activity.setTag}). Other values are accepted at run time and printed as
- * their string form.
- */
-export type TagValue =
-  | TagPrimitive
-  | readonly (TagPrimitive | null | undefined)[]
-  | null
-  | undefined;
-
-/** Tags as a caller gives them: a record, a `Map`, or `[key, value]` pairs. */
-export type Tags =
-  | Readonly<Record<string, TagValue>>
-  | ReadonlyMap<string, TagValue>
-  | Iterable<readonly [string, TagValue]>;
-
-/** Tags as an activity, event or link holds them: ordered `[key, value]` pairs. */
-export type TagList = readonly (readonly [string, unknown])[];
 
 /**
  * How much an activity keeps; beyond a limit, data are dropped and counted (OpenTelemetry's
@@ -142,7 +134,7 @@ export interface StopOptions {
 }
 
 const current = new ContextVariable<Activity>();
-const reporter = new ReportOnce();
+const reporter = new ReportOnce(reportToLiveHandlers);
 
 // The end time of a running activity. Ticks count from the clock's origin and are negative
 // for instants before it (a back-dated activity), so "running" is one particular value, which
@@ -500,7 +492,7 @@ export class Activity {
 
   /** The duration in milliseconds (0 while running). */
   get duration(): number {
-    return this.durationTicks / 10_000;
+    return this.durationTicks / TICKS_PER_MS;
   }
 
   /** Whether {@linkcode Activity.stop} has been called. */

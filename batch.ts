@@ -38,7 +38,7 @@ import {
   ReportOnce,
   reportToStderr,
   safeReport,
-} from "./_report.ts";
+} from "./_diagnostics.ts";
 import { isPromiseLike } from "./_promise.ts";
 import { MAX_TIMER_DELAY, timeoutOption, unrefTimer } from "./_timers.ts";
 
@@ -219,7 +219,6 @@ export const DEFAULT_BATCH_OPTIONS: Readonly<{
   retryDelayMillis: 1000,
 });
 
-const MAX_DELAY = MAX_TIMER_DELAY;
 const MAX_RETRY_DELAY = 60_000;
 
 const OK = 0;
@@ -728,7 +727,7 @@ export class BatchProcessor implements ActivityProcessor {
   #hold(): () => void {
     if (!this.#ownTimers) return noop;
     try {
-      const handle = globalThis.setInterval(noop, MAX_DELAY);
+      const handle = globalThis.setInterval(noop, MAX_TIMER_DELAY);
       return () => globalThis.clearInterval(handle);
     } catch {
       return noop;
@@ -912,9 +911,9 @@ function checkInteger(name: string, value: unknown, fallback: number, min: numbe
       `Cannot make BatchProcessor: ${name} must be a number, got ${typeof value}`,
     );
   }
-  if (!Number.isInteger(value) || value < min || value > MAX_DELAY) {
+  if (!Number.isInteger(value) || value < min || value > MAX_TIMER_DELAY) {
     throw new RangeError(
-      `Cannot make BatchProcessor: ${name} must be an integer from ${min} to ${MAX_DELAY}, got ${
+      `Cannot make BatchProcessor: ${name} must be an integer from ${min} to ${MAX_TIMER_DELAY}, got ${
         describe(value)
       }`,
     );
@@ -936,9 +935,9 @@ function checkMillis(
     );
   }
   if (value === Infinity && infinityAllowed) return value;
-  if (!(value >= min && value <= MAX_DELAY)) {
+  if (!(value >= min && value <= MAX_TIMER_DELAY)) {
     throw new RangeError(
-      `Cannot make BatchProcessor: ${name} must be from ${min} to ${MAX_DELAY} milliseconds${
+      `Cannot make BatchProcessor: ${name} must be from ${min} to ${MAX_TIMER_DELAY} milliseconds${
         infinityAllowed ? " or Infinity" : ""
       }, got ${describe(value)}`,
     );

@@ -21,7 +21,8 @@
  * @module
  */
 
-import type { Activity, ActivityLimits, Tags } from "./activity.ts";
+import type { Activity, ActivityLimits } from "./activity.ts";
+import type { Tags } from "./tags.ts";
 import type { Sampler } from "./sampler.ts";
 import {
   type ActivityExporter,
@@ -43,7 +44,7 @@ import {
   type LogLevel,
   reportToStderr,
   safeReport,
-} from "./_report.ts";
+} from "./_diagnostics.ts";
 import { checkTimeoutMillis } from "./_timers.ts";
 
 /**

@@ -40,8 +40,8 @@ import {
   type ActivityEvent,
   type ActivityKind,
   type ActivityStatusCode,
-  type TagList,
 } from "./activity.ts";
+import type { TagList } from "./tags.ts";
 import type { ActivityExporter } from "./exporter.ts";
 import type { ActivityProcessor, ProcessorContext, Resource } from "./provider.ts";
 import { renderGroups, type TreeRenderOptions } from "./_render.ts";
@@ -247,8 +247,9 @@ function keyOf(traceId: string, spanId: string): string {
 
 /**
  * Copies what the graph and the renderers need of a stopped activity into plain data, frozen.
- * An array tag value keeps its first 1,000 elements, holes as `null` (a holey array can claim
- * billions); {@linkcode LinkGraph.truncatedArrayCount} counts the cuts of a graph.
+ * An array tag value keeps its first 1,000 elements, nested arrays included, holes as `null` (a
+ * holey array can claim billions); {@linkcode LinkGraph.truncatedArrayCount} counts the cuts of
+ * a graph.
  *
  * @param activity A stopped activity.
  * @param resource The resource it was exported with (for the service name).
@@ -424,8 +425,8 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
   }
 
   /**
-   * Array tag values cut to their first 1,000 elements when activities or snapshots were copied
-   * in (see {@linkcode snapshotActivity}).
+   * Array tag values cut to their first 1,000 elements (nested arrays included) when activities
+   * or snapshots were copied in (see {@linkcode snapshotActivity}).
    */
   get truncatedArrayCount(): number {
     return this.#copies.truncatedArrays;

@@ -31,7 +31,7 @@ import { Activity } from "./activity.ts";
 import type { ActivitySource } from "./source.ts";
 import { extract, inject } from "./propagation.ts";
 import { extractBaggage, injectBaggage } from "./baggage.ts";
-import { ReportOnce } from "./_report.ts";
+import { ReportOnce, reportToLiveHandlers } from "./_diagnostics.ts";
 
 /** A `fetch`-like function. */
 export type FetchFunction = (
@@ -230,7 +230,7 @@ interface ServerState {
 }
 
 const servers = new WeakMap<Activity, ServerState>();
-const reporter = new ReportOnce();
+const reporter = new ReportOnce(reportToLiveHandlers);
 
 /** Tags the route and names the activity after it, unless the handler renamed the activity. */
 function applyRoute(activity: Activity, state: ServerState, route: string): void {

@@ -45,11 +45,8 @@ export {
   DEFAULT_LIMITS,
   droppedLinkTagCount,
   type StopOptions,
-  type TagList,
-  type TagPrimitive,
-  type Tags,
-  type TagValue,
 } from "./activity.ts";
+export type { TagList, TagPrimitive, Tags, TagValue } from "./tags.ts";
 export {
   type ActivityCreationOptions,
   type ActivityListener,

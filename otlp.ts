@@ -35,17 +35,18 @@
  * @module
  */
 
-import type { Activity, ActivityKind, TagList } from "./activity.ts";
+import type { Activity, ActivityKind } from "./activity.ts";
+import type { TagList } from "./tags.ts";
 import { droppedLinkTagCount } from "./activity.ts";
 import type { ActivitySource } from "./source.ts";
 import type { ActivityExporter } from "./exporter.ts";
 import type { FlushOptions, ProcessorContext } from "./processor.ts";
 import type { Resource } from "./resource.ts";
-import { type ErrorHandler, type ReportLevel, reportToStderr, safeReport } from "./_report.ts";
-import { escapeControl, MAX_ARRAY_ELEMENTS, safeString } from "./_format.ts";
+import { type ErrorHandler, type ReportLevel, reportToStderr, safeReport } from "./_diagnostics.ts";
+import { escapeControl, MAX_ARRAY_DEPTH, MAX_ARRAY_ELEMENTS, safeString } from "./_format.ts";
 import { int64Number, ProtoWriter, readFields } from "./_protobuf.ts";
 import { runtimeEnv, unreadableEnv } from "./_env.ts";
-import { settlesWithin, timeoutOption } from "./_timers.ts";
+import { MAX_TIMER_DELAY, settlesWithin, timeoutOption } from "./_timers.ts";
 
 export type { ErrorHandler, ReportLevel };
 
@@ -210,7 +211,6 @@ const EMPTY_VALUE: AnyValue = { kind: "empty" };
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const TWO_POW_63 = 2 ** 63;
-const MAX_DEPTH = 16;
 
 function text(value: string): AnyValue {
   return { kind: "string", value };
@@ -257,7 +257,7 @@ function toAnyValue(value: unknown, stack: unknown[]): AnyValue {
   }
   if (value === null) return EMPTY_VALUE;
   if (stack.includes(value)) return text("[Circular]");
-  if (stack.length >= MAX_DEPTH) return text(safeString(value));
+  if (stack.length >= MAX_ARRAY_DEPTH) return text(safeString(value));
   stack.push(value);
   try {
     if (value instanceof Uint8Array) return { kind: "bytes", value };
@@ -727,9 +727,6 @@ function positiveNumber(value: unknown, what: string, allowZero = false): number
 // ---------------------------------------------------------------------------------------------
 // Responses.
 
-/** The longest delay timers take (2^31 - 1 ms); a longer one would fire at once. */
-const MAX_TIMER = 2 ** 31 - 1;
-
 /**
  * Settles as `promise` does, or rejects with the signal's reason when it aborts first: the
  * timeout holds even for a `fetch` or a body stream that ignores the signal.
@@ -881,7 +878,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, Math.min(ms, MAX_TIMER));
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_DELAY));
     signal.addEventListener("abort", done, { once: true });
   });
 }
@@ -1395,7 +1392,10 @@ export class OtlpExporter implements ActivityExporter {
       if (remaining <= 0) {
         return this.#fail(count, `timed out after ${this.#timeout} ms`, status, attempt - 1);
       }
-      const signal = eitherSignal(AbortSignal.timeout(Math.min(remaining, MAX_TIMER)), abandon);
+      const signal = eitherSignal(
+        AbortSignal.timeout(Math.min(remaining, MAX_TIMER_DELAY)),
+        abandon,
+      );
       let problem: string;
       let wait: number | undefined;
       let response: Response | undefined;

@@ -22,7 +22,7 @@
 import type { Activity } from "./activity.ts";
 import type { ActivityExporter } from "./exporter.ts";
 import { Resource } from "./resource.ts";
-import { type ErrorHandler, exporterName, ReportOnce } from "./_report.ts";
+import { type ErrorHandler, exporterName, ReportOnce } from "./_diagnostics.ts";
 import { isPromiseLike } from "./_promise.ts";
 import { settlesWithin, timeoutOption } from "./_timers.ts";
 

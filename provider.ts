@@ -21,7 +21,7 @@
  * @module
  */
 
-import type { Activity, ActivityLimits, Tags } from "./activity.ts";
+import type { Activity, ActivityLimits } from "./activity.ts";
 import { DEFAULT_LIMITS } from "./activity.ts";
 import {
   type ActivityCreationOptions,
@@ -39,7 +39,7 @@ import {
 } from "./sampler.ts";
 import { Resource } from "./resource.ts";
 import type { ActivityProcessor, FlushOptions } from "./processor.ts";
-import { toTagList } from "./_tags.ts";
+import { type Tags, toTagList } from "./tags.ts";
 import {
   addDiagnosticHandler,
   type ErrorHandler,
@@ -52,7 +52,7 @@ import {
   ReportOnce,
   reportToStderr,
   safeReport,
-} from "./_report.ts";
+} from "./_diagnostics.ts";
 import type { EnvironmentSource } from "./_env.ts";
 import { checkTimeoutMillis, settlesWithin, timeoutOption, unrefTimer } from "./_timers.ts";
 import { offProgramExit, onProgramExit } from "./_exit.ts";

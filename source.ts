@@ -28,8 +28,6 @@ import {
   createActivity,
   DEFAULT_LIMITS,
   isActivityObject,
-  type TagList,
-  type Tags,
 } from "./activity.ts";
 import { ActivityContext, type ActivityLink, cleanTraceState } from "./links.ts";
 import {
@@ -48,11 +46,10 @@ import {
   timeBase,
   toTicks,
 } from "./_time.ts";
-import { toTagList } from "./_tags.ts";
-import { ReportOnce } from "./_report.ts";
+import { type TagList, type Tags, toTagList } from "./tags.ts";
+import { ReportOnce, reportToLiveHandlers, reportUnusable } from "./_diagnostics.ts";
 import { safeString } from "./_format.ts";
 import { isPromiseLike } from "./_promise.ts";
-import { reportUnusable } from "./_input.ts";
 
 /**
  * A listener's answer for an activity about to start, as in .NET:
@@ -202,7 +199,7 @@ const START = "ActivitySource.startActivity()";
 
 const allListeners: ActivityListener[] = [];
 const allSources = new Set<ActivitySource>();
-const reporter = new ReportOnce();
+const reporter = new ReportOnce(reportToLiveHandlers);
 
 /**
  * Where activities start, as .NET's `ActivitySource`: one per library or component, named so

@@ -683,3 +683,23 @@ Deno.test("LinkGraph keeps at most 1,000 elements of an array tag value, and cou
   assert.equal((other.get(activity)!.tags[0]![1] as unknown[]).length, 1000);
   assert.equal(other.truncatedArrayCount, 1);
 });
+
+Deno.test("LinkGraph copies nested array values too, 1,000 elements in all", async () => {
+  const { source, provider } = setup(new LinkGraph());
+  const activity = source.startActivity("Nested")!;
+  activity.stop();
+  await provider.shutdown();
+  const inner = new Array(600).fill(1);
+  const given: unknown[] = [inner, [...inner], "last"];
+  const graph = new LinkGraph();
+  assert.equal(graph.add({ ...snapshotActivity(activity), tags: [["nested", given]] }), true);
+  const kept = graph.get(activity)!.tags[0]![1] as unknown[][];
+  assert.equal(kept[0]!.length, 600);
+  assert.equal(kept[1]!.length, 397); // 1,000 in all: 3 outer elements, 600, then the rest
+  assert.equal(kept.length, 3);
+  assert.notEqual(kept[0], inner); // a copy: a later change of the caller's array does not reach it
+  inner.fill(2);
+  assert.equal(kept[0]![0], 1);
+  assert.ok(Object.isFrozen(kept[0]));
+  assert.equal(graph.truncatedArrayCount, 1);
+});

@@ -16,7 +16,7 @@ import {
   Resource,
 } from "../mod.ts";
 import { encodeOtlpTraces } from "../otlp.ts";
-import { MAX_TAG_ENTRIES } from "../_tags.ts";
+import { MAX_TAG_ENTRIES } from "../tags.ts";
 
 function revoked(): object {
   const { proxy, revoke } = Proxy.revocable({}, {});

@@ -1,6 +1,8 @@
-// Reporting inside the telemetry pipeline: failures (a listener, processor, exporter or writer
+// Diagnostics of the telemetry pipeline: failures (a listener, processor, exporter or writer
 // that throws), warnings (a setting ignored, something that silently does nothing) and debug
-// notes. Reported once per failing party, never rethrown; stderr when nobody else listens.
+// notes. Reported once per failing party, never rethrown. A provider reports to its own handler;
+// what concerns no provider in particular (a listener, an option of a call, the runtime) goes to
+// the handlers of the providers alive at that moment, or to stderr when there is none.
 
 import { escapeControl } from "./_format.ts";
 
@@ -68,9 +70,13 @@ export function safeReport(
   }
 }
 
-/** Remembers which parties have been reported, so that each is reported once. */
+/**
+ * Remembers which parties have been reported, so that each is reported once. A party is an
+ * object (a listener, an exporter) or a string naming what failed (a method and its option).
+ */
 export class ReportOnce {
   readonly #seen = new WeakSet<object>();
+  readonly #seenNames = new Set<string>();
   readonly #handler: ErrorHandler;
 
   constructor(handler: ErrorHandler = reportToStderr) {
@@ -78,9 +84,19 @@ export class ReportOnce {
   }
 
   /** Reports `error` unless `party` was reported before; returns whether it reported. */
-  report(party: object, error: unknown, where: string, level: ReportLevel = "error"): boolean {
-    if (this.#seen.has(party)) return false;
-    this.#seen.add(party);
+  report(
+    party: object | string,
+    error: unknown,
+    where: string,
+    level: ReportLevel = "error",
+  ): boolean {
+    if (typeof party === "string") {
+      if (this.#seenNames.has(party)) return false;
+      this.#seenNames.add(party);
+    } else {
+      if (this.#seen.has(party)) return false;
+      this.#seen.add(party);
+    }
     safeReport(this.#handler, error, where, level);
     return true;
   }
@@ -91,12 +107,11 @@ export function exporterName(exporter: object): string {
   return exporter.constructor?.name ?? "exporter";
 }
 
-// Module-wide diagnostics: conditions of the runtime rather than of one provider (no async
-// context, for instance). Each is said once per program, to the handler of every provider alive
-// at that moment, or on stderr when there is none.
+// Module-wide diagnostics: what concerns no provider in particular (a listener that throws, an
+// option of a call that cannot be used, a condition of the runtime). Each is said once, to the
+// handler of every provider alive at that moment, or on stderr when there is none.
 
 const liveHandlers = new Set<ErrorHandler>();
-const said = new Set<string>();
 
 /** Lets a provider's handler hear module-wide diagnostics while the provider lives. */
 export function addDiagnosticHandler(handler: ErrorHandler): void {
@@ -108,21 +123,32 @@ export function removeDiagnosticHandler(handler: ErrorHandler): void {
   liveHandlers.delete(handler);
 }
 
-/**
- * Reports a module-wide condition once per program (by `key`): to every live provider's
- * handler, or on stderr when no provider is alive.
- */
+/** A handler that passes a report to every live provider's handler, or to stderr. */
+export function reportToLiveHandlers(error: unknown, where: string, level?: ReportLevel): void {
+  if (liveHandlers.size === 0) {
+    reportToStderr(error, where, level);
+    return;
+  }
+  for (const handler of [...liveHandlers]) safeReport(handler, error, where, level);
+}
+
+const conditions = new ReportOnce(reportToLiveHandlers);
+const unusable = new ReportOnce(reportToLiveHandlers);
+
+/** Reports a module-wide condition (of the runtime) once per program, by `key`. */
 export function reportModuleOnce(
   key: string,
   error: Error,
   where: string,
   level: ReportLevel,
 ): void {
-  if (said.has(key)) return;
-  said.add(key);
-  if (liveHandlers.size === 0) {
-    reportToStderr(error, where, level);
-    return;
-  }
-  for (const handler of [...liveHandlers]) safeReport(handler, error, where, level);
+  conditions.report(key, error, where, level);
+}
+
+/**
+ * Reports input that a method could not use (and so ignored), once per `where`, which names
+ * the method and the option, such as "Activity.addEvent() option timestamp".
+ */
+export function reportUnusable(where: string, error: unknown): void {
+  unusable.report(where, error, where);
 }
