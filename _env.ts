@@ -4,7 +4,7 @@
 // else. Bad values are reported as warnings and replaced by the default, as the OpenTelemetry
 // specification asks; explicit options of the builder are applied over this configuration.
 
-import type { ActivityLimits } from "./activity.ts";
+import type { ActivityLimits } from "./limits.ts";
 import type { LogLevel } from "./_diagnostics.ts";
 import { MAX_TIMER_DELAY } from "./_timers.ts";
 import {

@@ -2,7 +2,8 @@
 // by hand is read exactly once, field by field, checked, and copied: what the graph keeps and
 // renders cannot change after it was checked (a getter, a proxy or a later mutation of the
 // caller's object does not reach it).
-import type { ActivityEvent } from "./activity.ts";
+import type { ActivityEvent } from "./event.ts";
+import { ACTIVITY_KINDS, ACTIVITY_STATUS_CODES } from "./kind.ts";
 import { copyArrayValue, type TagList } from "./tags.ts";
 import type { ActivitySnapshot, LinkSnapshot } from "./graph.ts";
 import { safeString } from "./_format.ts";
@@ -19,8 +20,6 @@ const SNAPSHOT_ARRAY_BOUNDS = {
   freeze: true,
 };
 
-const KINDS = new Set<string>(["internal", "server", "client", "producer", "consumer"]);
-const STATUSES = new Set<string>(["unset", "ok", "error"]);
 const EMPTY_TAGS: TagList = Object.freeze([]);
 
 /** Counts array values cut while copying. */
@@ -171,7 +170,7 @@ export function copySnapshot(value: unknown, counter: CopyCounter): ActivitySnap
     const hasRemoteParent = boolean(s.hasRemoteParent, "hasRemoteParent");
     const name = string(s.name, "name");
     const kind = s.kind;
-    if (typeof kind !== "string" || !KINDS.has(kind)) {
+    if (typeof kind !== "string" || !ACTIVITY_KINDS.has(kind)) {
       throw invalid("kind must be one of internal, server, client, producer, consumer");
     }
     const sourceName = string(s.sourceName, "sourceName");
@@ -186,7 +185,7 @@ export function copySnapshot(value: unknown, counter: CopyCounter): ActivitySnap
     const events = Object.freeze(readArray(s.events, "events", (e, i) => readEvent(e, i, counter)));
     const links = Object.freeze(readArray(s.links, "links", (l, i) => readLink(l, i, counter)));
     const status = s.status;
-    if (typeof status !== "string" || !STATUSES.has(status)) {
+    if (typeof status !== "string" || !ACTIVITY_STATUS_CODES.has(status)) {
       throw invalid("status must be unset, ok or error");
     }
     const statusDescription = optionalString(s.statusDescription, "statusDescription");

@@ -32,6 +32,20 @@ export function timeBase(clock: Clock): TimeBase {
 /** The default time base: `performance`. */
 export const DEFAULT_TIME_BASE: TimeBase = timeBase(performance);
 
+/**
+ * The time base of a clock a caller gave, or the default for none.
+ *
+ * @throws {TypeError} When the clock has no finite `timeOrigin` or no `now()`; the message
+ * starts with `what`.
+ */
+export function timeBaseOf(clock: Clock | undefined, what: string): TimeBase {
+  if (clock === undefined) return DEFAULT_TIME_BASE;
+  if (typeof clock.now !== "function" || !Number.isFinite(clock.timeOrigin)) {
+    throw new TypeError(`${what}: clock must have a finite timeOrigin and a now() function`);
+  }
+  return timeBase(clock);
+}
+
 /** The current instant, in ticks since the time base's whole-millisecond origin. */
 export function nowTicks(base: TimeBase): number {
   return Math.round((base.fractionMs + base.clock.now()) * TICKS_PER_MS);

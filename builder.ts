@@ -21,7 +21,8 @@
  * @module
  */
 
-import type { Activity, ActivityLimits } from "./activity.ts";
+import type { Activity } from "./activity.ts";
+import { type ActivityLimits, checkLimits } from "./limits.ts";
 import type { Tags } from "./tags.ts";
 import type { Sampler } from "./sampler.ts";
 import {
@@ -32,7 +33,7 @@ import {
 } from "./exporter.ts";
 import { type ActivityProcessor, SimpleProcessor } from "./processor.ts";
 import { Resource } from "./resource.ts";
-import { checkLimits, TracerProvider, type TracerProviderOptions } from "./provider.ts";
+import { TracerProvider, type TracerProviderOptions } from "./provider.ts";
 import { BatchProcessor, type BatchProcessorOptions, DEFAULT_BATCH_OPTIONS } from "./batch.ts";
 import { type EnvironmentSource, readEnvConfig, runtimeEnv, toEnvReader } from "./_env.ts";
 import type { OtlpExporterOptions } from "./otlp.ts";

@@ -21,7 +21,8 @@
  * @module
  */
 
-import type { Activity, ActivityKind } from "./activity.ts";
+import type { Activity } from "./activity.ts";
+import type { ActivityKind } from "./kind.ts";
 import type { TagList } from "./tags.ts";
 import type { FlushOptions, ProcessorContext, Resource } from "./provider.ts";
 import { TRACE_FLAG_RANDOM_TRACE_ID, TRACE_FLAG_RECORDED } from "./ids.ts";

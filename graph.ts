@@ -35,12 +35,9 @@
  * @module
  */
 
-import {
-  Activity,
-  type ActivityEvent,
-  type ActivityKind,
-  type ActivityStatusCode,
-} from "./activity.ts";
+import { Activity } from "./activity.ts";
+import type { ActivityEvent } from "./event.ts";
+import type { ActivityKind, ActivityStatusCode } from "./kind.ts";
 import type { TagList } from "./tags.ts";
 import type { ActivityExporter } from "./exporter.ts";
 import type { ActivityProcessor, ProcessorContext, Resource } from "./provider.ts";

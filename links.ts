@@ -18,7 +18,7 @@
  */
 
 import { isValidSpanId, isValidTraceFlags, isValidTraceId } from "./ids.ts";
-import { type TagList, type Tags, toTagList } from "./tags.ts";
+import { isWithinLimits, limitTags, type TagList, type Tags, toTagList } from "./tags.ts";
 import { printable } from "./_format.ts";
 
 /** Options of the {@linkcode ActivityContext} constructor. */
@@ -330,4 +330,55 @@ export class ActivityLink {
     this.context = context;
     this.tags = Object.freeze(toTagList(tags, "link"));
   }
+}
+
+const droppedLinkTags = new WeakMap<ActivityLink, number>();
+
+/**
+ * The link an activity keeps of a link given to it: the link itself when its tags are within
+ * the per-link limits (the common case, without a copy), else a copy with fewer or shorter
+ * tags whose dropped count {@linkcode droppedLinkTagCount} tells.
+ *
+ * @throws {TypeError} When `link` is not an `ActivityLink` whose context and tags can be read.
+ */
+export function keptLink(link: unknown, maxTags: number, maxLength: number): ActivityLink {
+  if (!(link instanceof ActivityLink)) {
+    throw new TypeError(
+      `Cannot add link: expected an ActivityLink, got ${
+        link === null ? "null" : typeof link === "object" ? "another object" : typeof link
+      }`,
+    );
+  }
+  const context: unknown = link.context;
+  const tags: unknown = link.tags;
+  if (!(context instanceof ActivityContext) || !Array.isArray(tags)) {
+    throw new TypeError(
+      "Cannot add link: its context is not an ActivityContext or its tags are not a list",
+    );
+  }
+  if (isWithinLimits(tags as TagList, maxTags, maxLength)) return link;
+  const limited = limitTags(tags as TagList, maxTags, maxLength);
+  const copy = new ActivityLink(context, limited.tags as Tags);
+  if (limited.dropped > 0) droppedLinkTags.set(copy, limited.dropped);
+  return copy;
+}
+
+/**
+ * How many tags of a link were dropped by the per-link tag limit when it was added to an
+ * activity.
+ *
+ * @param link A link from {@linkcode Activity.links}.
+ * @returns The number of tags dropped (0 for a link kept whole).
+ *
+ * @example
+ * ```ts
+ * import { ActivityContext, ActivityLink, droppedLinkTagCount } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const link = new ActivityLink(new ActivityContext("2890476acefb53b93af64a0d91939051", "16b83c1517629363"));
+ * assert.equal(droppedLinkTagCount(link), 0);
+ * ```
+ */
+export function droppedLinkTagCount(link: ActivityLink): number {
+  return droppedLinkTags.get(link) ?? 0;
 }

@@ -36,16 +36,14 @@
 
 export {
   Activity,
-  type ActivityEvent,
-  type ActivityKind,
-  type ActivityLimits,
-  type ActivityStatusCode,
-  type AddEventOptions,
+  type ActivitySourceInfo,
+  type ActivityStopListener,
   type Clock,
-  DEFAULT_LIMITS,
-  droppedLinkTagCount,
   type StopOptions,
 } from "./activity.ts";
+export type { ActivityKind, ActivityStatusCode } from "./kind.ts";
+export { type ActivityLimits, DEFAULT_LIMITS } from "./limits.ts";
+export type { ActivityEvent, AddEventOptions } from "./event.ts";
 export type { TagList, TagPrimitive, Tags, TagValue } from "./tags.ts";
 export {
   type ActivityCreationOptions,
@@ -56,7 +54,12 @@ export {
   type ListenerRegistration,
   type StartActivityOptions,
 } from "./source.ts";
-export { ActivityContext, type ActivityContextOptions, ActivityLink } from "./links.ts";
+export {
+  ActivityContext,
+  type ActivityContextOptions,
+  ActivityLink,
+  droppedLinkTagCount,
+} from "./links.ts";
 export {
   type IdGenerator,
   isValidSpanId,

@@ -35,10 +35,10 @@
  * @module
  */
 
-import type { Activity, ActivityKind } from "./activity.ts";
+import type { Activity, ActivitySourceInfo } from "./activity.ts";
+import type { ActivityKind } from "./kind.ts";
 import type { TagList } from "./tags.ts";
-import { droppedLinkTagCount } from "./activity.ts";
-import type { ActivitySource } from "./source.ts";
+import { droppedLinkTagCount } from "./links.ts";
 import type { ActivityExporter } from "./exporter.ts";
 import type { FlushOptions, ProcessorContext } from "./processor.ts";
 import type { Resource } from "./resource.ts";
@@ -322,8 +322,8 @@ function spanFlags(traceFlags: number, isRemote: boolean): number {
   return (traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0);
 }
 
-function groupBySource(activities: readonly Activity[]): Map<ActivitySource, Activity[]> {
-  const groups = new Map<ActivitySource, Activity[]>();
+function groupBySource(activities: readonly Activity[]): Map<ActivitySourceInfo, Activity[]> {
+  const groups = new Map<ActivitySourceInfo, Activity[]>();
   for (const activity of activities) {
     const group = groups.get(activity.source);
     if (group === undefined) groups.set(activity.source, [activity]);

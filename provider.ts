@@ -21,8 +21,8 @@
  * @module
  */
 
-import type { Activity, ActivityLimits } from "./activity.ts";
-import { DEFAULT_LIMITS } from "./activity.ts";
+import type { Activity } from "./activity.ts";
+import { type ActivityLimits, checkLimits, DEFAULT_LIMITS } from "./limits.ts";
 import {
   type ActivityCreationOptions,
   type ActivityListener,
@@ -133,31 +133,6 @@ function wildcardPattern(names: readonly string[]): RegExp | undefined {
     name.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".")
   );
   return new RegExp(`^(?:${alternatives.join("|")})$`, "i");
-}
-
-/** Checks the limits given to a provider or builder. */
-export function checkLimits(limits: Partial<ActivityLimits>): Partial<ActivityLimits> {
-  if (typeof limits !== "object" || limits === null) {
-    throw new TypeError("Cannot set limits: expected an object");
-  }
-  for (const key of Object.keys(limits)) {
-    if (!(key in DEFAULT_LIMITS)) throw new TypeError(`Cannot set limits: unknown limit '${key}'`);
-    const value = (limits as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    if (typeof value !== "number") {
-      throw new TypeError(`Cannot set limits: ${key} must be a number, got ${typeof value}`);
-    }
-    if (
-      !(value === Infinity || (Number.isInteger(value) && value >= 0))
-    ) {
-      throw new RangeError(
-        `Cannot set limits: ${key} must be a non-negative integer or Infinity, got ${
-          String(value)
-        }`,
-      );
-    }
-  }
-  return limits;
 }
 
 /**

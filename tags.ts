@@ -242,3 +242,40 @@ export function limitTags<T extends TagList>(
   }
   return { tags: kept, dropped: length - n };
 }
+
+// A tag list this long gets a key-to-position index, so that setTag stays linear with a large
+// tagCount; shorter lists are searched, which is faster. The index is kept beside the list
+// (keyed by it), so activities with few tags pay nothing for it.
+const INDEX_AT = 16;
+const tagIndexes = new WeakMap<TagList, Map<string, number>>();
+
+/** The position of the first tag with `key` in a list, or -1 when there is none. */
+export function tagPosition(tags: TagList, key: string): number {
+  const length = tags.length;
+  if (length < INDEX_AT) {
+    for (let i = 0; i < length; i++) if (tags[i]![0] === key) return i;
+    return -1;
+  }
+  let index = tagIndexes.get(tags);
+  if (index === undefined) {
+    index = new Map();
+    for (let i = 0; i < length; i++) {
+      const k = tags[i]![0];
+      if (!index.has(k)) index.set(k, i);
+    }
+    tagIndexes.set(tags, index);
+  }
+  return index.get(key) ?? -1;
+}
+
+/** Keeps the index of a list in step with a tag about to be appended to it. */
+export function tagAppended(tags: TagList, key: string): void {
+  if (tags.length < INDEX_AT) return;
+  const index = tagIndexes.get(tags);
+  if (index !== undefined && !index.has(key)) index.set(key, tags.length);
+}
+
+/** Drops the index of a list from which a tag was removed; it is rebuilt when next needed. */
+export function tagRemoved(tags: TagList): void {
+  tagIndexes.delete(tags);
+}

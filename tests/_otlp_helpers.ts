@@ -5,7 +5,7 @@
 import protobuf from "npm:protobufjs@8.8.1";
 import type { Activity } from "../activity.ts";
 import type { TagList } from "../tags.ts";
-import { droppedLinkTagCount } from "../activity.ts";
+import { droppedLinkTagCount } from "../links.ts";
 
 // The subset of opentelemetry-proto (collector/trace/v1, trace/v1, common/v1, resource/v1)
 // that an OTLP/HTTP trace request and response use, with the field numbers of the spec.
