@@ -6,8 +6,7 @@
 // handler of the provider it was added to.
 
 import type { Activity } from "./activity.ts";
-import type { ActivityExporter } from "./exporter.ts";
-import type { FlushOptions, ProcessorContext } from "./processor.ts";
+import type { ActivityExporter, FlushOptions, ProcessorContext } from "./processor.ts";
 import type { Resource } from "./resource.ts";
 import type { OtlpExporter, OtlpExporterOptions } from "./otlp.ts";
 import { type ErrorHandler, reportToStderr } from "./_diagnostics.ts";

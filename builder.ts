@@ -25,17 +25,13 @@ import type { Activity } from "./activity.ts";
 import { type ActivityLimits, checkLimits } from "./limits.ts";
 import type { Tags } from "./tags.ts";
 import type { Sampler } from "./sampler.ts";
-import {
-  type ActivityExporter,
-  ConsoleExporter,
-  type ConsoleExporterOptions,
-  InMemoryExporter,
-} from "./exporter.ts";
-import { type ActivityProcessor, SimpleProcessor } from "./processor.ts";
+import { ConsoleExporter, type ConsoleExporterOptions, InMemoryExporter } from "./exporter.ts";
+import { type ActivityExporter, type ActivityProcessor, SimpleProcessor } from "./processor.ts";
 import { Resource } from "./resource.ts";
 import { TracerProvider, type TracerProviderOptions } from "./provider.ts";
 import { BatchProcessor, type BatchProcessorOptions, DEFAULT_BATCH_OPTIONS } from "./batch.ts";
-import { type EnvironmentSource, readEnvConfig, runtimeEnv, toEnvReader } from "./_env.ts";
+import { type EnvironmentSource, runtimeEnv, toEnvReader } from "./_env.ts";
+import { readEnvConfig } from "./_env_config.ts";
 import type { OtlpExporterOptions } from "./otlp.ts";
 import { OtlpExporterLoader } from "./_lazy_otlp.ts";
 import {

@@ -75,6 +75,14 @@ export {
 export { type ContextBackend, contextBackend, ContextVariable } from "./context.ts";
 export {
   type ActivityExporter,
+  type ActivityProcessor,
+  type FlushOptions,
+  type ProcessorContext,
+  RetryableExportError,
+  type RetryableExportErrorOptions,
+  SimpleProcessor,
+} from "./processor.ts";
+export {
   ConsoleExporter,
   type ConsoleExporterOptions,
   type ConsoleFormatOptions,
@@ -98,22 +106,11 @@ export {
   type BatchProcessorOptions,
   type BatchTimers,
   DEFAULT_BATCH_OPTIONS,
-  RetryableExportError,
-  type RetryableExportErrorOptions,
 } from "./batch.ts";
-export {
-  type ActivityProcessor,
-  type EnvironmentSource,
-  type ErrorHandler,
-  type FlushOptions,
-  type LogLevel,
-  type ProcessorContext,
-  type ReportLevel,
-  Resource,
-  SimpleProcessor,
-  TracerProvider,
-  type TracerProviderOptions,
-} from "./provider.ts";
+export { Resource } from "./resource.ts";
+export { TracerProvider, type TracerProviderOptions } from "./provider.ts";
+export type { ErrorHandler, LogLevel, ReportLevel } from "./_diagnostics.ts";
+export type { EnvironmentSource } from "./_env.ts";
 export { createTracerProviderBuilder, TracerProviderBuilder } from "./builder.ts";
 export {
   deleteTraceStateMember,

@@ -36,6 +36,8 @@ export const LAYERS: readonly Layer[] = [
       "exporter.ts",
       "sampler.ts",
       "batch.ts",
+      "batch_options.ts",
+      "_batch_timers.ts",
       "propagation.ts",
       "baggage.ts",
       "otlp/*.ts",
