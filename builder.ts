@@ -32,7 +32,7 @@ import { TracerProvider, type TracerProviderOptions } from "./provider.ts";
 import { BatchProcessor, type BatchProcessorOptions, DEFAULT_BATCH_OPTIONS } from "./batch.ts";
 import { type EnvironmentSource, runtimeEnv, toEnvReader } from "./_env.ts";
 import { readEnvConfig } from "./_env_config.ts";
-import type { OtlpExporterOptions } from "./otlp.ts";
+import type { OtlpExporterOptions } from "./otlp/_config.ts";
 import { OtlpExporterLoader } from "./_lazy_otlp.ts";
 import {
   type ErrorHandler,

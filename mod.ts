@@ -143,6 +143,6 @@ export type {
   FetchFunction,
   OtlpCompression,
   OtlpExporterOptions,
-  OtlpProtocol,
   OtlpRetryOptions,
-} from "./otlp.ts";
+} from "./otlp/_config.ts";
+export type { OtlpProtocol } from "./otlp/encode.ts";

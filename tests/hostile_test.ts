@@ -15,7 +15,7 @@ import {
   InMemoryExporter,
   Resource,
 } from "../mod.ts";
-import { encodeOtlpTraces } from "../otlp.ts";
+import { encodeOtlpTraces } from "../otlp/mod.ts";
 import { MAX_TAG_ENTRIES } from "../tags.ts";
 
 function revoked(): object {

@@ -13,7 +13,7 @@ import {
   OtlpExporter,
   type OtlpExporterOptions,
   OtlpExportError,
-} from "../otlp.ts";
+} from "../otlp/mod.ts";
 import {
   decodeJson,
   decodeProtobuf,

@@ -14,7 +14,7 @@ import {
   InMemoryExporter,
   Resource,
 } from "../mod.ts";
-import { encodeOtlpTraces, OtlpExporter } from "../otlp.ts";
+import { encodeOtlpTraces, OtlpExporter } from "../otlp/mod.ts";
 import {
   type Canon,
   type CanonRequest,
