@@ -15,7 +15,7 @@ import {
   renderTree,
   snapshotActivity,
   TreeExporter,
-} from "../graph.ts";
+} from "../graph/mod.ts";
 
 let counter = 0;
 /** A source with a name no other test listens to, and a provider feeding `graph`. */

@@ -15,8 +15,8 @@ import {
   renderTree,
   snapshotActivity,
   TreeExporter,
-} from "../graph.ts";
-import { escapeText, shortDuration } from "../_render.ts";
+} from "../graph/mod.ts";
+import { escapeText, shortDuration } from "../graph/_text.ts";
 
 /** A clock that moves 1.25 ms forward each time it is read. */
 function steppingClock(): Clock {

@@ -16,8 +16,8 @@ import {
   ActivitySource,
   createTracerProviderBuilder,
 } from "../mod.ts";
-import { LinkGraph, renderHtmlReport } from "../graph.ts";
-import { escapeText } from "../_render.ts";
+import { LinkGraph, renderHtmlReport } from "../graph/mod.ts";
+import { escapeText } from "../graph/_text.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = [

@@ -1,8 +1,9 @@
-// The text renderer of graph.ts: traces as trees with box-drawing characters, the traces linked
+// The text renderer of the graph: traces as trees with box-drawing characters, the traces linked
 // to them drawn beneath, and the text helpers shared with the HTML report (escaping of control
 // and bidirectional characters, short durations, tag summaries).
-import type { ActivitySnapshot, LinkEdge, LinkGraph, TraceNode, TraceTree } from "./graph.ts";
-import { escapeControl, formatTagValue } from "./_format.ts";
+import type { LinkEdge, LinkGraph } from "./link_graph.ts";
+import type { ActivitySnapshot, TraceNode, TraceTree } from "./snapshot.ts";
+import { escapeControl, formatTagValue } from "../_format.ts";
 
 /** Options of `renderTree`, `renderGraph` and `TreeExporter`. */
 export interface TreeRenderOptions {
