@@ -40,6 +40,8 @@ export const LAYERS: readonly Layer[] = [
       "_batch_timers.ts",
       "propagation.ts",
       "baggage.ts",
+      "_http_tags.ts",
+      "_http_server.ts",
       "otlp/*.ts",
       "graph/*.ts",
     ],

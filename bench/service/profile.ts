@@ -162,6 +162,8 @@ export function categorize(stack: readonly Frame[]): string {
         case "otlp/_config.ts":
           return callees.some(isFetch) ? FETCH : OTLP_OTHER;
         case "http.ts":
+        case "_http_tags.ts":
+        case "_http_server.ts":
           if (callees.some((f) => f.file === "ext:deno_web/00_url.js")) return URL_PARSE;
           if (callees.some((f) => /header/i.test(f.name))) return HEADERS;
           return NAMING;
