@@ -7,16 +7,8 @@ import {
   type Clock,
   createTracerProviderBuilder,
   type IdGenerator,
-} from "../mod.ts";
-import {
-  LinkGraph,
-  renderGraph,
-  renderHtmlReport,
-  renderTree,
-  snapshotActivity,
-  TreeExporter,
-} from "../graph/mod.ts";
-import { escapeText, shortDuration } from "../graph/_text.ts";
+} from "../../mod.ts";
+import { LinkGraph, renderHtmlReport, snapshotActivity } from "../../graph/mod.ts";
 
 /** A clock that moves 1.25 ms forward each time it is read. */
 function steppingClock(): Clock {
@@ -56,49 +48,6 @@ function run(
   return activity;
 }
 
-async function guideFanout(source: ActivitySource): Promise<void> {
-  await source.startActiveActivity("OrchestratingActivity", async (orchestrating) => {
-    orchestrating?.setTag("operation", "main-process");
-    const links = [new ActivityLink(orchestrating!.context)];
-    await Promise.all([1, 2, 3].map((n) =>
-      source.startActiveActivity(
-        `FannedOutActivity ${n}`,
-        { kind: "internal", links, root: true },
-        async () => {
-          await Promise.resolve();
-        },
-      )
-    ));
-    run(source, "WrapUp", { tags: { status: "completed" } });
-  });
-}
-
-Deno.test("TreeExporter draws the guide's fan-out as one picture", async () => {
-  const source = deterministicSource();
-  const pictures: string[] = [];
-  const provider = createTracerProviderBuilder()
-    .addSource(source.name)
-    .setServiceName("orders")
-    .addExporter(new TreeExporter({ write: (text) => pictures.push(text) }))
-    .build();
-  await guideFanout(source);
-  await provider.shutdown();
-  assert.deepEqual(pictures, [
-    [
-      "trace a0000000000000000000000000000001  [orders]",
-      "└── OrchestratingActivity  internal  11.25ms  operation=main-process",
-      "    ├── ← linked from FannedOutActivity 1 in trace a0000000000000000000000000000002",
-      "    │   └── FannedOutActivity 1  internal  3.75ms",
-      "    ├── ← linked from FannedOutActivity 2 in trace a0000000000000000000000000000003",
-      "    │   └── FannedOutActivity 2  internal  3.75ms",
-      "    ├── ← linked from FannedOutActivity 3 in trace a0000000000000000000000000000004",
-      "    │   └── FannedOutActivity 3  internal  3.75ms",
-      "    └── WrapUp  internal  1.25ms  status=completed",
-      "",
-    ].join("\n"),
-  ]);
-});
-
 /** A batch linking to two requests and to an activity of another service. */
 async function batchGraph(): Promise<{ graph: LinkGraph; batch: Activity }> {
   const source = deterministicSource();
@@ -128,43 +77,6 @@ async function batchGraph(): Promise<{ graph: LinkGraph; batch: Activity }> {
   return { graph, batch };
 }
 
-Deno.test("renderGraph() draws a batch from the activity that links to the others", async () => {
-  const { graph } = await batchGraph();
-  assert.equal(
-    renderGraph(graph),
-    [
-      "trace a0000000000000000000000000000003",
-      "└── ProcessBatch  consumer  3.75ms  batch.size=3",
-      "    ├── → links to EnqueueOrder in trace a0000000000000000000000000000001  batch.index=0",
-      "    │   └── EnqueueOrder  producer  1.25ms  order.id=A-17",
-      "    ├── → links to EnqueueOrder in trace a0000000000000000000000000000002  batch.index=1",
-      "    │   └── EnqueueOrder  producer  1.25ms  order.id=B-42",
-      "    ├── → links to span b7ad6b7169203331 in trace 0af7651916cd43dd8448eb211c80319c (not in graph)  batch.index=2",
-      "    └── Commit  client  1.25ms",
-      "",
-    ].join("\n"),
-  );
-});
-
-Deno.test("renderTree() with depth 0 lists the links without drawing the linked traces", async () => {
-  const { graph, batch } = await batchGraph();
-  assert.equal(
-    renderTree(graph, batch.traceId, { depth: 0 }),
-    [
-      "trace a0000000000000000000000000000003",
-      "└── ProcessBatch  consumer  3.75ms  batch.size=3",
-      "    ├── → links to EnqueueOrder in trace a0000000000000000000000000000001  batch.index=0",
-      "    ├── → links to EnqueueOrder in trace a0000000000000000000000000000002  batch.index=1",
-      "    ├── → links to span b7ad6b7169203331 in trace 0af7651916cd43dd8448eb211c80319c (not in graph)  batch.index=2",
-      "    └── Commit  client  1.25ms",
-      "",
-    ].join("\n"),
-  );
-  assert.throws(() => renderTree(graph, batch.traceId, { depth: -1 }), RangeError);
-  assert.throws(() => renderTree(graph, batch.traceId, { maxTags: 1.5 }), RangeError);
-  assert.throws(() => renderTree(graph, batch.traceId, { maxTagLength: 0 }), RangeError);
-});
-
 /** A server span of another trace, with a remote parent and hostile names and tags. */
 async function hostileGraph(): Promise<{ graph: LinkGraph; server: Activity }> {
   const source = deterministicSource();
@@ -184,51 +96,24 @@ async function hostileGraph(): Promise<{ graph: LinkGraph; server: Activity }> {
   return { graph, server };
 }
 
-Deno.test("renderTree() shows a remote parent and escapes control and bidi characters", async () => {
-  const { graph, server } = await hostileGraph();
-  assert.equal(
-    renderTree(graph, server.traceId),
-    [
-      "trace 4bf92f3577b34da6a3ce929d0e0e4736  [billing\\u202Egnp.exe]",
-      "└── ⋯ parent 00f067aa0ba902b7 (remote)",
-      '    └── Charge\\ncard \\u001B[31mred\\u001B[0m  server  3.75ms  ✗ error: Card\\r\\ndeclined  a=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… b=2.5 c=[1,"two"] +2',
-      "        └── \\u2067RTL\\u2069  internal  1.25ms",
-      "",
-    ].join("\n"),
+/** Links from one activity to `count` spans of one external trace (`distinct` spans, cycled). */
+function manyLinks(count: number, distinct: number) {
+  const traceId = "2890476acefb53b93af64a0d91939051";
+  const spans = Array.from(
+    { length: distinct },
+    (_, i) => (i + 1).toString(16).padStart(16, "0"),
   );
-  assert.equal(
-    renderTree(graph, server.traceId, { maxTags: 1, maxTagLength: 8 }).split("\n")[2],
-    "    └── Charge\\ncard \\u001B[31mred\\u001B[0m  server  3.75ms  ✗ error: Card\\r\\ndeclined  a=xxxxxxx… +4",
-  );
-});
+  return Array.from({ length: count }, (_, i) => ({
+    traceId,
+    spanId: spans[i % distinct]!,
+    traceFlags: 1,
+    traceState: undefined,
+    isRemote: true,
+    tags: [],
+  }));
+}
 
-Deno.test("escapeText() escapes C0, C1, line separators and every bidi control", () => {
-  assert.equal(escapeText("plain text, עברית"), "plain text, עברית");
-  assert.equal(escapeText("a\u0085b\u2028c"), "a\\u0085b\\u2028c");
-  const bidi = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069";
-  assert.equal(
-    escapeText(bidi),
-    "\\u061C\\u200E\\u200F\\u202A\\u202B\\u202C\\u202D\\u202E\\u2066\\u2067\\u2068\\u2069",
-  );
-});
-
-Deno.test("shortDuration() picks the unit that reads best", () => {
-  const cases: [number, string][] = [
-    [0, "0ns"],
-    [1, "100ns"],
-    [8, "800ns"],
-    [10, "1µs"],
-    [8656, "865.6µs"],
-    [10_000, "1ms"],
-    [123_456, "12.35ms"],
-    [10_000_000, "1s"],
-    [12_345_678, "1.235s"],
-    [599_999_999, "60s"],
-    [1_250_000_000, "2m05s"],
-    [37_320_000_000, "1h02m"],
-  ];
-  assert.deepEqual(cases.map(([ticks]) => [ticks, shortDuration(ticks)]), cases);
-});
+const countOf = (html: string, pattern: RegExp): number => html.match(pattern)?.length ?? 0;
 
 Deno.test("renderHtmlReport() escapes everything taken from activities", async () => {
   const { graph } = await hostileGraph();
@@ -287,52 +172,6 @@ Deno.test("renderHtmlReport() has a row per activity, an arrow per link, externa
   assert.throws(() => renderHtmlReport(graph, { title: 1 as unknown as string }), TypeError);
 });
 
-Deno.test("renderTree() draws a trace 2,000 activities deep and a chain of 1,500 linked traces", () => {
-  const source = deterministicSource();
-  const graph = new LinkGraph();
-  using _provider = createTracerProviderBuilder().addSource(source.name).addProcessor(graph)
-    .build();
-  const chain: Activity[] = [source.startActivity("level 0")!];
-  for (let i = 1; i < 2000; i++) {
-    chain.push(source.startActivity(`level ${i}`, { parent: chain[i - 1]! })!);
-  }
-  for (const activity of [...chain].reverse()) activity.stop();
-  const deep = renderTree(graph, chain[0]!.traceId).split("\n");
-  assert.equal(deep.length, 2002); // header, 2,000 activities, final newline
-  assert.equal(deep[2000], `${" ".repeat(4 * 1999)}└── level 1999  internal  1.25ms`);
-
-  let previous = run(source, "link 0", { root: true });
-  const first = previous;
-  for (let i = 1; i < 1500; i++) {
-    previous = run(source, `link ${i}`, {
-      root: true,
-      links: [new ActivityLink(previous.context)],
-    });
-  }
-  const linked = renderTree(graph, first.traceId).split("\n");
-  assert.equal(linked.length, 1 + 1500 + 1499 + 1); // header, each activity, each link
-  assert.match(linked.at(-2)!, /└── link 1499 {2}internal {2}1\.25ms$/);
-});
-
-Deno.test("renderTree() and renderHtmlReport() escape the ids and status of hand-made snapshots", () => {
-  const source = deterministicSource();
-  using _provider = createTracerProviderBuilder().addSource(source.name).build();
-  const snapshot = snapshotActivity(run(source, "Work"));
-  const graph = new LinkGraph();
-  const traceId = "\u001b]0;owned\u0007\u202Eevil";
-  graph.add({ ...snapshot, traceId });
-  assert.equal(
-    renderTree(graph, traceId).split("\n")[0],
-    "trace \\u001B]0;owned\\u0007\\u202Eevil",
-  );
-  // A status that is not one of the three codes is not a snapshot.
-  assert.throws(
-    () => graph.add({ ...snapshot, spanId: "1", status: "<img src=x>" as "ok" }),
-    TypeError,
-  );
-  assert.ok(!renderHtmlReport(graph).includes("<img"));
-});
-
 Deno.test("renderHtmlReport() shows control and bidi characters in ids as escapes", () => {
   const source = deterministicSource();
   using _provider = createTracerProviderBuilder().addSource(source.name).build();
@@ -356,25 +195,6 @@ Deno.test("renderHtmlReport() shows control and bidi characters in ids as escape
   assert.ok(visible.includes("\\u2066span\\u001B[2J"));
   assert.ok(visible.includes("\\u202Eparent"));
 });
-
-/** Links from one activity to `count` spans of one external trace (`distinct` spans, cycled). */
-function manyLinks(count: number, distinct: number) {
-  const traceId = "2890476acefb53b93af64a0d91939051";
-  const spans = Array.from(
-    { length: distinct },
-    (_, i) => (i + 1).toString(16).padStart(16, "0"),
-  );
-  return Array.from({ length: count }, (_, i) => ({
-    traceId,
-    spanId: spans[i % distinct]!,
-    traceFlags: 1,
-    traceState: undefined,
-    isRemote: true,
-    tags: [],
-  }));
-}
-
-const countOf = (html: string, pattern: RegExp): number => html.match(pattern)?.length ?? 0;
 
 Deno.test("renderHtmlReport() draws an activity with 1,000,000 links, listing 128 and counting the rest", () => {
   const source = deterministicSource();

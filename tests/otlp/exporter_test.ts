@@ -6,14 +6,15 @@
 
 import assert from "node:assert/strict";
 import { mock } from "node:test";
-import { type Activity, ActivitySource, createTracerProviderBuilder } from "../mod.ts";
-import { InMemoryExporter, Resource } from "../mod.ts";
+import { type Activity, ActivitySource, createTracerProviderBuilder } from "../../mod.ts";
+import { InMemoryExporter, Resource } from "../../mod.ts";
+import type { FetchFunction as HttpFetchFunction } from "../../http.ts";
 import {
   type FetchFunction,
   OtlpExporter,
   type OtlpExporterOptions,
   OtlpExportError,
-} from "../otlp/mod.ts";
+} from "../../otlp/mod.ts";
 import {
   decodeJson,
   decodeProtobuf,
@@ -21,7 +22,7 @@ import {
   encodeRpcStatus,
   NO_NET,
   startReceiver,
-} from "./_otlp_helpers.ts";
+} from "./_helpers.ts";
 
 const FAST_RETRY = { initialBackoff: 1, maxBackoff: 5 };
 
@@ -820,4 +821,26 @@ Deno.test("OtlpExporter.shutdown() with a timeout gives up the requests still un
   assert.equal(otlp.pendingCount, 0);
   // Whoever gave the export up has counted it: no second report of the same loss.
   assert.deepEqual(reports, []);
+});
+
+Deno.test("OtlpExporter takes any fetch: the general FetchFunction of ./http, and the deprecated FetchFunction of ./otlp", async () => {
+  const calls: string[] = [];
+  const general: HttpFetchFunction = (input, init) => {
+    calls.push(`general ${String(input)} ${init?.method}`);
+    return Promise.resolve(new Response(null));
+  };
+  // The name the exporter's fetch had; it still types a fetch that gets a string and an init.
+  const narrow: FetchFunction = (url, init) => {
+    calls.push(`narrow ${url} ${init.method}`);
+    return Promise.resolve(new Response(null));
+  };
+  for (const fetch of [general, narrow]) {
+    const otlp = exporter({ fetch, url: "http://collector.test/v1/traces" });
+    await otlp.export(activities(1), Resource.empty);
+    assert.equal(otlp.deliveredCount, 1);
+  }
+  assert.deepEqual(calls, [
+    "general http://collector.test/v1/traces POST",
+    "narrow http://collector.test/v1/traces POST",
+  ]);
 });

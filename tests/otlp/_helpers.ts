@@ -3,9 +3,9 @@
 // requests and the activities themselves are turned into, and a receiver on 127.0.0.1.
 
 import protobuf from "npm:protobufjs@8.8.1";
-import type { Activity } from "../activity.ts";
-import type { TagList } from "../tags.ts";
-import { droppedLinkTagCount } from "../links.ts";
+import type { Activity } from "../../activity.ts";
+import type { TagList } from "../../tags.ts";
+import { droppedLinkTagCount } from "../../links.ts";
 
 // The subset of opentelemetry-proto (collector/trace/v1, trace/v1, common/v1, resource/v1)
 // that an OTLP/HTTP trace request and response use, with the field numbers of the spec.

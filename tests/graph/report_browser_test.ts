@@ -3,7 +3,7 @@
 // `test:browser` task):
 //
 //   deno test --allow-env --allow-sys=homedir,osRelease --allow-run=/usr/bin/chromium \
-//     --allow-read=/usr/bin/chromium,/tmp --allow-write=/tmp tests/report_browser_test.ts
+//     --allow-read=/usr/bin/chromium,/tmp --allow-write=/tmp tests/graph/report_browser_test.ts
 //
 // Set REPORT_SCREENSHOT=docs/report.png (and allow writing it) to keep the screenshot of the
 // fan-out and batch report.
@@ -15,9 +15,9 @@ import {
   ActivityLink,
   ActivitySource,
   createTracerProviderBuilder,
-} from "../mod.ts";
-import { LinkGraph, renderHtmlReport } from "../graph/mod.ts";
-import { escapeText } from "../graph/_text.ts";
+} from "../../mod.ts";
+import { LinkGraph, renderHtmlReport } from "../../graph/mod.ts";
+import { escapeText } from "../../graph/_text.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = [

@@ -13,8 +13,8 @@ import {
   createTracerProviderBuilder,
   InMemoryExporter,
   Resource,
-} from "../mod.ts";
-import { encodeOtlpTraces, OtlpExporter } from "../otlp/mod.ts";
+} from "../../mod.ts";
+import { encodeOtlpTraces, OtlpExporter } from "../../otlp/mod.ts";
 import {
   type Canon,
   type CanonRequest,
@@ -23,7 +23,7 @@ import {
   expectedRequest,
   NO_NET,
   startReceiver,
-} from "./_otlp_helpers.ts";
+} from "./_helpers.ts";
 
 const cycle: Record<string, unknown> = { name: "loop" };
 cycle.self = cycle;

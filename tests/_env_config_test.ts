@@ -3,7 +3,7 @@
 // read only where the env permission is already granted: one test checks that nothing else is
 // read (it runs everywhere), one reads a granted variable and runs only when granted:
 //
-//   deno test --allow-env=OTEL_SERVICE_NAME tests/env_test.ts
+//   deno test --allow-env=OTEL_SERVICE_NAME tests/_env_config_test.ts
 
 import assert from "node:assert/strict";
 import { mock } from "node:test";
