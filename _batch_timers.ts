@@ -14,7 +14,27 @@ export const TIMED_OUT = 1;
 /** How a bounded wait ended: in time, out of time, or with an error. */
 export type Outcome = typeof OK | typeof TIMED_OUT | { error: unknown };
 
+/** The longest wait before a retry. */
+const MAX_RETRY_DELAY = 60_000;
+
 function noop(): void {}
+
+/**
+ * The wait before retry `attempt` + 1: the error's `retryAfterMillis` when it has one, else
+ * `retryDelay` doubled after each attempt; at most 60 s.
+ */
+export function backoff(attempt: number, error: unknown, retryDelay: number): number {
+  let after: unknown;
+  try {
+    after = (error as { retryAfterMillis?: unknown }).retryAfterMillis;
+  } catch {
+    // A hostile error object: the usual backoff.
+  }
+  if (typeof after === "number" && after >= 0 && Number.isFinite(after)) {
+    return Math.min(after, MAX_RETRY_DELAY);
+  }
+  return Math.min(retryDelay * 2 ** (attempt - 1), MAX_RETRY_DELAY);
+}
 
 /** A batch processor's timers, reporting a failing timer function to the processor's handler. */
 export class BatchClock {

@@ -4,7 +4,7 @@
 // Context asks for a malformed traceparent.
 
 import { type Activity, isActivityObject } from "./activity.ts";
-import { ActivityContext, type ActivityLink } from "./links.ts";
+import { ActivityContext, type ActivityLink, cleanTraceState } from "./links.ts";
 import { isValidSpanId, isValidTraceId } from "./ids.ts";
 import { type ActivityKind, toActivityKind } from "./kind.ts";
 import { toTagList } from "./tags.ts";
@@ -261,4 +261,19 @@ export function failActivity(activity: Activity, error: unknown): void {
   }
   activity.setStatus("error", description);
   activity.stop();
+}
+
+/** The trace state a sampler set, if it is one an activity can keep. */
+export function samplerTraceState(traceState: unknown): string | undefined {
+  return typeof traceState === "string" ? cleanTraceState(traceState) : undefined;
+}
+
+/** The start tags, then the `[key, value]` pairs samplers added. */
+export function withSamplingTags(
+  tags: [string, unknown][],
+  samplingTags: readonly unknown[],
+): [string, unknown][] {
+  if (!(samplingTags.length > 0)) return tags;
+  const added = checkedPairs(samplingTags);
+  return tags === NO_TAGS ? added : [...tags, ...added];
 }

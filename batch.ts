@@ -47,7 +47,7 @@ import {
   type BatchProcessorOptions,
   resolveBatchOptions,
 } from "./batch_options.ts";
-import { BatchClock, OK, type Outcome, TIMED_OUT } from "./_batch_timers.ts";
+import { backoff, BatchClock, OK, type Outcome, TIMED_OUT } from "./_batch_timers.ts";
 
 export {
   type BatchDropCounts,
@@ -55,8 +55,6 @@ export {
   type BatchTimers,
   DEFAULT_BATCH_OPTIONS,
 } from "./batch_options.ts";
-
-const MAX_RETRY_DELAY = 60_000;
 
 /** A batch whose export is under way asynchronously. */
 interface InFlight {
@@ -376,7 +374,9 @@ export class BatchProcessor implements ActivityProcessor {
       for (let attempt = 1;; attempt++) {
         // A batch that shutdown gave up on is already counted: its outcome is ignored.
         if (token.abandoned || this.#conclude(batch.length, outcome, attempt)) return;
-        await this.#clock.sleep(this.#backoff(attempt, (outcome as { error: unknown }).error));
+        await this.#clock.sleep(
+          backoff(attempt, (outcome as { error: unknown }).error, this.#retryDelay),
+        );
         if (token.abandoned) return;
         outcome = await this.#attempt(batch);
       }
@@ -428,19 +428,6 @@ export class BatchProcessor implements ActivityProcessor {
     }
     if (!isPromiseLike(result)) return OK;
     return this.#clock.within(result, this.#timeout);
-  }
-
-  #backoff(attempt: number, error: unknown): number {
-    let after: unknown;
-    try {
-      after = (error as { retryAfterMillis?: unknown }).retryAfterMillis;
-    } catch {
-      // A hostile error object: the usual backoff.
-    }
-    if (typeof after === "number" && after >= 0 && Number.isFinite(after)) {
-      return Math.min(after, MAX_RETRY_DELAY);
-    }
-    return Math.min(this.#retryDelay * 2 ** (attempt - 1), MAX_RETRY_DELAY);
   }
 
   /** Exports, one batch at a time, until every activity queued so far is done with. */

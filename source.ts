@@ -27,7 +27,7 @@ import {
   type ActivityStopListener,
   createActivity,
 } from "./activity.ts";
-import { type ActivityContext, type ActivityLink, cleanTraceState } from "./links.ts";
+import type { ActivityContext, ActivityLink } from "./links.ts";
 import {
   checkedIdGenerator,
   type IdGenerator,
@@ -44,12 +44,13 @@ import { safeString } from "./_format.ts";
 import { isPromiseLike } from "./_promise.ts";
 import { notifyEach } from "./_notify.ts";
 import {
-  checkedPairs,
   failActivity,
   NO_OPTIONS,
   NO_TAGS,
   readStartOptions,
+  samplerTraceState,
   type StartOptions,
+  withSamplingTags,
 } from "./_start.ts";
 
 /**
@@ -561,21 +562,6 @@ export class ActivitySource implements ActivitySourceInfo {
     allSources.delete(this);
     this.#setListeners([]);
   }
-}
-
-/** The trace state a sampler set, if it is one an activity can keep. */
-function samplerTraceState(traceState: unknown): string | undefined {
-  return typeof traceState === "string" ? cleanTraceState(traceState) : undefined;
-}
-
-/** The start tags, then the `[key, value]` pairs samplers added. */
-function withSamplingTags(
-  tags: [string, unknown][],
-  samplingTags: readonly unknown[],
-): [string, unknown][] {
-  if (!(samplingTags.length > 0)) return tags;
-  const added = checkedPairs(samplingTags);
-  return tags === NO_TAGS ? added : [...tags, ...added];
 }
 
 /** The highest rank of the listeners' answers; a listener that throws answers "none". */

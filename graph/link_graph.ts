@@ -23,18 +23,19 @@
  */
 
 import { Activity } from "../activity.ts";
-import type { ActivityKind } from "../kind.ts";
 import type { ActivityExporter, ActivityProcessor, ProcessorContext } from "../processor.ts";
 import type { Resource } from "../resource.ts";
 import type { TagList } from "../tags.ts";
 import { buildTree } from "./_tree.ts";
 import { type Entry, keyOf, type TraceEntry, TraceStore } from "./_store.ts";
 import {
+  type ActivityQuery,
   type ActivityRef,
   type ActivitySnapshot,
   copyActivity,
   type CopyCounter,
   copySnapshot,
+  matches,
   type TraceTree,
 } from "./snapshot.ts";
 
@@ -80,31 +81,6 @@ export interface RelatedOptions {
    * @default {Infinity}
    */
   maxDepth?: number;
-}
-
-/** What {@linkcode LinkGraph.find} looks for; every given field must match. */
-export interface ActivityQuery {
-  /**
-   * The display name: a string matches exactly, a regular expression by `test`.
-   * @default {undefined}
-   */
-  name?: string | RegExp;
-  /**
-   * A tag: a key (any value), or a key and a value compared with `Object.is` (arrays element
-   * by element).
-   * @default {undefined}
-   */
-  tag?: string | readonly [key: string, value: unknown];
-  /**
-   * Only this trace.
-   * @default {undefined}
-   */
-  traceId?: string;
-  /**
-   * Only this kind.
-   * @default {undefined}
-   */
-  kind?: ActivityKind;
 }
 
 /** Options of the {@linkcode LinkGraph} constructor. */
@@ -571,35 +547,14 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
    * ```
    */
   find(query: ActivityQuery = {}): ActivitySnapshot[] {
-    const { name, tag, traceId, kind } = query;
+    const traceId = query.traceId;
     const out: ActivitySnapshot[] = [];
     const traces = traceId === undefined
       ? this.#store.traces()
       : [this.#store.trace(traceId)].filter((t): t is TraceEntry => t !== undefined);
     for (const trace of traces) {
-      for (const { snapshot } of trace.entries) {
-        if (kind !== undefined && snapshot.kind !== kind) continue;
-        if (typeof name === "string" && snapshot.name !== name) continue;
-        if (name instanceof RegExp) {
-          name.lastIndex = 0;
-          if (!name.test(snapshot.name)) continue;
-        }
-        if (tag !== undefined) {
-          const key = typeof tag === "string" ? tag : tag[0];
-          const match = snapshot.tags.some(([k, v]) =>
-            k === key && (typeof tag === "string" || sameValue(v, tag[1]))
-          );
-          if (!match) continue;
-        }
-        out.push(snapshot);
-      }
+      for (const { snapshot } of trace.entries) if (matches(snapshot, query)) out.push(snapshot);
     }
     return out;
   }
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-  return a.every((v, i) => Object.is(v, b[i]));
 }

@@ -36,6 +36,7 @@
  */
 
 export {
+  type ActivityQuery,
   type ActivityRef,
   type ActivitySnapshot,
   type LinkSnapshot,
@@ -44,7 +45,6 @@ export {
   type TraceTree,
 } from "./snapshot.ts";
 export {
-  type ActivityQuery,
   type LinkEdge,
   LinkGraph,
   type LinkGraphOptions,

@@ -412,3 +412,51 @@ function readSnapshot(s: Record<string, unknown>, counter: CopyCounter): Activit
     droppedLinkCount,
   });
 }
+
+/** What {@linkcode LinkGraph.find} looks for; every given field must match. */
+export interface ActivityQuery {
+  /**
+   * The display name: a string matches exactly, a regular expression by `test`.
+   * @default {undefined}
+   */
+  name?: string | RegExp;
+  /**
+   * A tag: a key (any value), or a key and a value compared with `Object.is` (arrays element
+   * by element).
+   * @default {undefined}
+   */
+  tag?: string | readonly [key: string, value: unknown];
+  /**
+   * Only this trace.
+   * @default {undefined}
+   */
+  traceId?: string;
+  /**
+   * Only this kind.
+   * @default {undefined}
+   */
+  kind?: ActivityKind;
+}
+
+/** Whether a snapshot matches every field given of a query (its trace is checked by the caller). */
+export function matches(snapshot: ActivitySnapshot, query: ActivityQuery): boolean {
+  const { name, tag, kind } = query;
+  if (kind !== undefined && snapshot.kind !== kind) return false;
+  if (typeof name === "string" && snapshot.name !== name) return false;
+  if (name instanceof RegExp) {
+    name.lastIndex = 0;
+    if (!name.test(snapshot.name)) return false;
+  }
+  if (tag === undefined) return true;
+  const key = typeof tag === "string" ? tag : tag[0];
+  return snapshot.tags.some(([k, v]) =>
+    k === key && (typeof tag === "string" || sameValue(v, tag[1]))
+  );
+}
+
+/** `Object.is`, and for two arrays, element by element. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  return a.every((v, i) => Object.is(v, b[i]));
+}
