@@ -340,8 +340,10 @@ export function registerExporter(
   }
 }
 
-/** Whether an export error asks for a retry: a {@linkcode RetryableExportError}, or any error
- * with `retryable: true`. Never throws. */
+/**
+ * Whether an export error asks for a retry: a {@linkcode RetryableExportError}, or any error
+ * with `retryable: true`. Never throws.
+ */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof RetryableExportError) return true;
   try {
