@@ -8,6 +8,8 @@
 //
 // Nothing is installed in browsers, where `beforeunload` would ask the user to stay on the page.
 
+import { MAX_TIMER_DELAY } from "./_timers.ts";
+
 /** What a participant does at each moment. */
 export interface ExitHooks {
   /** The event loop is empty: start what is left; the program lives until the promise settles. */
@@ -74,7 +76,7 @@ function beforeExit(): boolean {
   }
   if (work.length === 0) return false;
   try {
-    const hold = globalThis.setInterval(() => {}, 2147483647);
+    const hold = globalThis.setInterval(() => {}, MAX_TIMER_DELAY);
     Promise.allSettled(work).then(() => globalThis.clearInterval(hold));
   } catch {
     // Without an interval, the work keeps the program alive only if it holds something itself.

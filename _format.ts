@@ -47,6 +47,17 @@ export function escapeControl(text: string): string {
   });
 }
 
+/** The most characters of bad input that an error message shows. */
+const MAX_SHOWN = 40;
+
+/**
+ * A fragment of bad input as an error message shows it: at most 40 characters (then `...`),
+ * with control and bidirectional characters escaped, so that the message stays one safe line.
+ */
+export function printable(text: string): string {
+  return escapeControl(text.length > MAX_SHOWN ? text.slice(0, MAX_SHOWN) + "..." : text);
+}
+
 /**
  * A number as .NET prints a double: shortest round-trip digits, fixed notation when
  * 1e-4 <= |n| < 1e15, else `1E+15`, `1.5E+20`, `1E-05`; `NaN`, `Infinity`, `-Infinity`, `-0`.
@@ -106,8 +117,11 @@ function jsonString(text: string): string {
  */
 export const MAX_ARRAY_ELEMENTS = 65_536;
 
-/** Arrays nested deeper than this print as `"[Array]"`. */
-const MAX_DEPTH = 16;
+/**
+ * Arrays nested deeper than this are not followed: printed, copied or encoded as a placeholder
+ * (`[Array]`, or the value's string form).
+ */
+export const MAX_ARRAY_DEPTH = 16;
 
 // Elements still to print of the tag value being formatted (nested arrays included).
 let budget = MAX_ARRAY_ELEMENTS;
@@ -116,7 +130,7 @@ function jsonArray(values: readonly unknown[], outer: unknown[] | undefined): st
   // `outer` holds the arrays being printed, to cut cycles; it is made only for nested arrays.
   if (outer !== undefined) {
     if (outer.includes(values)) return '"[Circular]"';
-    if (outer.length >= MAX_DEPTH) return '"[Array]"';
+    if (outer.length >= MAX_ARRAY_DEPTH) return '"[Array]"';
     outer.push(values);
   }
   const length = values.length;

@@ -1,4 +1,4 @@
-// The exporter behind `TracerProviderBuilder.addOtlpExporter()`: it loads otlp.ts on first
+// The exporter behind `TracerProviderBuilder.addOtlpExporter()`: it loads otlp/exporter.ts on first
 // construction (a dynamic import), so that a program importing only the core module never
 // loads the OTLP code. Exports wait for the load; a bad option surfaces as the rejection of
 // the first export (and of shutdown), which the processor reports. It is named `OtlpExporter`
@@ -6,11 +6,11 @@
 // handler of the provider it was added to.
 
 import type { Activity } from "./activity.ts";
-import type { ActivityExporter } from "./exporter.ts";
-import type { FlushOptions, ProcessorContext } from "./processor.ts";
+import type { ActivityExporter, FlushOptions, ProcessorContext } from "./processor.ts";
 import type { Resource } from "./resource.ts";
-import type { OtlpExporter, OtlpExporterOptions } from "./otlp.ts";
-import { type ErrorHandler, reportToStderr } from "./_report.ts";
+import type { OtlpExporterOptions } from "./otlp/_config.ts";
+import type { OtlpExporter } from "./otlp/exporter.ts";
+import { type ErrorHandler, reportToStderr } from "./_diagnostics.ts";
 
 /** Loads and makes an {@linkcode OtlpExporter} in the background; forwards every call to it. */
 export class OtlpExporterLoader implements ActivityExporter {
@@ -21,7 +21,7 @@ export class OtlpExporterLoader implements ActivityExporter {
   constructor(options: OtlpExporterOptions | undefined) {
     const copy: OtlpExporterOptions = { ...options };
     copy.onError ??= (error, where, level) => this.#onError(error, where, level);
-    this.#exporter = import("./otlp.ts").then((module) => new module.OtlpExporter(copy));
+    this.#exporter = import("./otlp/exporter.ts").then((module) => new module.OtlpExporter(copy));
     // Observed here so that an unused failing loader is no unhandled rejection; the error
     // reaches the processor through export() and shutdown().
     this.#exporter.catch(() => {});

@@ -3,6 +3,9 @@
 // Instants are kept as integer ticks since the origin's whole millisecond, so durations are
 // exact and the last printed digits are real; epoch nanoseconds are computed only on demand.
 
+/** 100-nanosecond ticks in a millisecond. */
+export const TICKS_PER_MS = 10_000;
+
 /** A clock shaped like `performance`: `timeOrigin` in epoch ms, `now()` in ms since it. */
 export interface Clock {
   /** The wall-clock time, in milliseconds since the Unix epoch, at which `now()` was 0. */
@@ -29,9 +32,23 @@ export function timeBase(clock: Clock): TimeBase {
 /** The default time base: `performance`. */
 export const DEFAULT_TIME_BASE: TimeBase = timeBase(performance);
 
+/**
+ * The time base of a clock a caller gave, or the default for none.
+ *
+ * @throws {TypeError} When the clock has no finite `timeOrigin` or no `now()`; the message
+ * starts with `what`.
+ */
+export function timeBaseOf(clock: Clock | undefined, what: string): TimeBase {
+  if (clock === undefined) return DEFAULT_TIME_BASE;
+  if (typeof clock.now !== "function" || !Number.isFinite(clock.timeOrigin)) {
+    throw new TypeError(`${what}: clock must have a finite timeOrigin and a now() function`);
+  }
+  return timeBase(clock);
+}
+
 /** The current instant, in ticks since the time base's whole-millisecond origin. */
 export function nowTicks(base: TimeBase): number {
-  return Math.round((base.fractionMs + base.clock.now()) * 10_000);
+  return Math.round((base.fractionMs + base.clock.now()) * TICKS_PER_MS);
 }
 
 /** The largest distance from the epoch, in ms, that a `Date` can hold. */
@@ -56,7 +73,7 @@ export function toTicks(base: TimeBase, time: unknown): number | undefined {
     }
   }
   if (typeof ms !== "number" || !(Math.abs(ms) <= MAX_DATE_MS)) return undefined;
-  return Math.round((ms - base.originMs) * 10_000);
+  return Math.round((ms - base.originMs) * TICKS_PER_MS);
 }
 
 /** Epoch nanoseconds of an instant. */
@@ -66,5 +83,5 @@ export function unixNano(base: TimeBase, ticks: number): bigint {
 
 /** The whole epoch milliseconds of an instant (for a `Date`). */
 export function epochMs(base: TimeBase, ticks: number): number {
-  return base.originMs + Math.floor(ticks / 10_000);
+  return base.originMs + Math.floor(ticks / TICKS_PER_MS);
 }

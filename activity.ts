@@ -25,111 +25,78 @@
  * @module
  */
 
-import { ActivityContext, ActivityLink, cleanTraceState, formatTraceparent } from "./links.ts";
+// deno-lint-ignore-file small-units/max-file-lines -- One class, .NET's Activity: 53 public
+// members with their docs and examples (about 360 lines). A smaller file would need a public
+// base class, or a call through another object on the hot path (start, setTag, stop).
+
+import {
+  ActivityContext,
+  type ActivityLink,
+  cleanTraceState,
+  formatTraceparent,
+  keptLink,
+} from "./links.ts";
 import { TRACE_FLAG_RECORDED } from "./ids.ts";
 import { ContextVariable } from "./context.ts";
-import { type Clock, epochMs, nowTicks, type TimeBase, toTicks, unixNano } from "./_time.ts";
-import { cleanValue, isWithinLimits, limitTags, toTagList } from "./_tags.ts";
-import { ReportOnce } from "./_report.ts";
-import { reportUnusable } from "./_input.ts";
-import { safeString } from "./_format.ts";
-import type { ActivityListener, ActivitySource } from "./source.ts";
+import type { ActivityKind, ActivityStatusCode } from "./kind.ts";
+import { type ActivityLimits, DEFAULT_LIMITS } from "./limits.ts";
+import {
+  type ActivityEvent,
+  type AddEventOptions,
+  exceptionTags,
+  readEventOptions,
+} from "./event.ts";
+import {
+  cleanValue,
+  limitTags,
+  tagAppended,
+  type TagList,
+  tagPosition,
+  tagRemoved,
+  type TagValue,
+} from "./tags.ts";
+import {
+  type Clock,
+  epochMs,
+  nowTicks,
+  TICKS_PER_MS,
+  type TimeBase,
+  toTicks,
+  unixNano,
+} from "./_time.ts";
+import { ReportOnce, reportToLiveHandlers, reportUnusable } from "./_diagnostics.ts";
+import { notifyEach } from "./_notify.ts";
+import {
+  addOwnBaggage,
+  newOwnBaggage,
+  type OwnBaggage,
+  ownBaggageItem,
+  pushOwnBaggage,
+  setOwnBaggage,
+} from "./_own_baggage.ts";
 
 export type { Clock };
 
-/** The role of an activity, as OpenTelemetry's span kinds. */
-export type ActivityKind = "internal" | "server" | "client" | "producer" | "consumer";
-
-/** The status of an activity: `"unset"` until set, then `"ok"` or `"error"`. */
-export type ActivityStatusCode = "unset" | "ok" | "error";
-
-/** A primitive tag value. */
-export type TagPrimitive = string | number | boolean | bigint;
-
 /**
- * A tag value: a primitive, an array of primitives, or `null`/`undefined` (which removes the
- * tag in {@linkcode Activity.setTag}). Other values are accepted at run time and printed as
- * their string form.
+ * What an activity knows of the source that started it: what OpenTelemetry calls the
+ * instrumentation scope. {@linkcode ActivitySource} is one.
  */
-export type TagValue =
-  | TagPrimitive
-  | readonly (TagPrimitive | null | undefined)[]
-  | null
-  | undefined;
-
-/** Tags as a caller gives them: a record, a `Map`, or `[key, value]` pairs. */
-export type Tags =
-  | Readonly<Record<string, TagValue>>
-  | ReadonlyMap<string, TagValue>
-  | Iterable<readonly [string, TagValue]>;
-
-/** Tags as an activity, event or link holds them: ordered `[key, value]` pairs. */
-export type TagList = readonly (readonly [string, unknown])[];
-
-/**
- * How much an activity keeps; beyond a limit, data are dropped and counted (OpenTelemetry's
- * span limits).
- */
-export interface ActivityLimits {
-  /** Tags per activity. */
-  readonly tagCount: number;
-  /** Characters kept of a string tag value (and of each string in an array value). */
-  readonly tagValueLength: number;
-  /** Events per activity. */
-  readonly eventCount: number;
-  /** Links per activity. */
-  readonly linkCount: number;
-  /** Tags per event. */
-  readonly eventTagCount: number;
-  /** Tags per link. */
-  readonly linkTagCount: number;
-}
-
-/**
- * The default limits: 128 tags, events, links, and tags per event and per link; string values
- * unlimited.
- *
- * @example
- * ```ts
- * import { DEFAULT_LIMITS } from "@tracelinks/activity";
- * import assert from "node:assert/strict";
- *
- * assert.equal(DEFAULT_LIMITS.linkCount, 128);
- * ```
- */
-export const DEFAULT_LIMITS: Readonly<ActivityLimits> = Object.freeze({
-  tagCount: 128,
-  tagValueLength: Infinity,
-  eventCount: 128,
-  linkCount: 128,
-  eventTagCount: 128,
-  linkTagCount: 128,
-});
-
-/** Something that happened at one instant of an activity. */
-export interface ActivityEvent {
-  /** The event's name. */
+export interface ActivitySourceInfo {
+  /** The source's name. */
   readonly name: string;
-  /** When it happened, in nanoseconds since the Unix epoch (100 ns resolution). */
-  readonly timeUnixNano: bigint;
-  /** The event's tags. */
+  /** The source's version, or `undefined`. */
+  readonly version: string | undefined;
+  /** The source's tags (instrumentation scope attributes). */
   readonly tags: TagList;
-  /** Tags dropped by the per-event limit. */
-  readonly droppedTagCount: number;
 }
 
-/** Options of {@linkcode Activity.addEvent}. */
-export interface AddEventOptions {
-  /**
-   * The event's tags.
-   * @default {undefined}
-   */
-  tags?: Tags;
-  /**
-   * When it happened (a `Date` or epoch milliseconds).
-   * @default {now}
-   */
-  timestamp?: Date | number;
+/**
+ * What an activity tells when it stops: the part of {@linkcode ActivityListener} that an
+ * activity calls itself.
+ */
+export interface ActivityStopListener {
+  /** Called after an activity of a listened source stopped. */
+  activityStopped?(activity: Activity): void;
 }
 
 /** Options of {@linkcode Activity.stop}. */
@@ -142,7 +109,7 @@ export interface StopOptions {
 }
 
 const current = new ContextVariable<Activity>();
-const reporter = new ReportOnce();
+const reporter = new ReportOnce(reportToLiveHandlers);
 
 // The end time of a running activity. Ticks count from the clock's origin and are negative
 // for instants before it (a back-dated activity), so "running" is one particular value, which
@@ -150,20 +117,9 @@ const reporter = new ReportOnce();
 // unboxed until the activity stops.
 const RUNNING = -1;
 
-// Own baggage items per activity, and their `key=value` characters in all: the W3C Baggage
-// limits, which the baggage header also keeps to.
-const BAGGAGE_MAX_ITEMS = 180;
-const BAGGAGE_MAX_CHARS = 8192;
-
-// A tag list this long gets a key-to-position index, so that setTag stays linear with a large
-// tagCount; shorter lists are searched, which is faster. The index is kept beside the list
-// (keyed by it), so activities with few tags pay nothing for it.
-const INDEX_AT = 16;
-const tagIndexes = new WeakMap<readonly unknown[], Map<string, number>>();
-
 /** What {@linkcode ActivitySource} passes to create an activity. */
 export interface ActivityInit {
-  source: ActivitySource;
+  source: ActivitySourceInfo;
   name: string;
   kind: ActivityKind;
   traceId: string;
@@ -182,7 +138,7 @@ export interface ActivityInit {
   startTicks: number;
   time: TimeBase;
   limits: ActivityLimits;
-  listeners: readonly ActivityListener[];
+  listeners: readonly ActivityStopListener[];
 }
 
 let create: (init: ActivityInit) => Activity;
@@ -260,7 +216,7 @@ export class Activity {
     };
   }
 
-  #source!: ActivitySource;
+  #source!: ActivitySourceInfo;
   #operationName = "";
   #displayName = "";
   #kind: ActivityKind = "internal";
@@ -276,7 +232,7 @@ export class Activity {
   #endTicks = RUNNING;
   #time!: TimeBase;
   #limits: ActivityLimits = DEFAULT_LIMITS;
-  #listeners: readonly ActivityListener[] = [];
+  #listeners: readonly ActivityStopListener[] = [];
   #tags: [string, unknown][] | undefined;
   #droppedTags = 0;
   #events: ActivityEvent[] | undefined;
@@ -381,8 +337,8 @@ export class Activity {
     return fn();
   }
 
-  /** The source that started the activity. */
-  get source(): ActivitySource {
+  /** The source that started the activity (its name, version and tags). */
+  get source(): ActivitySourceInfo {
     return this.#source;
   }
 
@@ -500,7 +456,7 @@ export class Activity {
 
   /** The duration in milliseconds (0 while running). */
   get duration(): number {
-    return this.durationTicks / 10_000;
+    return this.durationTicks / TICKS_PER_MS;
   }
 
   /** Whether {@linkcode Activity.stop} has been called. */
@@ -584,48 +540,24 @@ export class Activity {
       }
       return this;
     }
-    const length = tags.length;
-    let i: number;
-    if (length < INDEX_AT) {
-      i = 0;
-      while (i < length && tags[i]![0] !== key) i++;
-    } else {
-      i = this.#indexOfTags(tags).get(key) ?? length;
-    }
+    const i = tagPosition(tags, key);
     if (value === null || value === undefined) {
-      if (i < length) {
+      if (i >= 0) {
         tags.splice(i, 1);
-        tagIndexes.delete(tags); // positions after i moved; rebuilt when next needed
+        tagRemoved(tags);
       }
       return this;
     }
     const v = cleanValue(value, this.#limits.tagValueLength);
-    if (i < length) {
+    if (i >= 0) {
       tags[i] = [key, v];
-    } else if (length < this.#limits.tagCount) {
-      if (length >= INDEX_AT) tagIndexes.get(tags)?.set(key, length);
+    } else if (tags.length < this.#limits.tagCount) {
+      tagAppended(tags, key);
       tags.push([key, v]);
     } else {
       this.#droppedTags++;
     }
     return this;
-  }
-
-  /**
-   * The position of the first tag with each key, for a long tag list; kept in step by setTag
-   * and addTag, dropped when a removal moves positions.
-   */
-  #indexOfTags(tags: readonly (readonly [string, unknown])[]): Map<string, number> {
-    let index = tagIndexes.get(tags);
-    if (index === undefined) {
-      index = new Map();
-      for (let i = 0; i < tags.length; i++) {
-        const key = tags[i]![0];
-        if (!index.has(key)) index.set(key, i);
-      }
-      tagIndexes.set(tags, index);
-    }
-    return index;
   }
 
   /**
@@ -650,10 +582,7 @@ export class Activity {
     if (!this.#writable() || typeof key !== "string") return this;
     const tags = this.#tags ??= [];
     if (tags.length < this.#limits.tagCount) {
-      if (tags.length >= INDEX_AT) {
-        const index = tagIndexes.get(tags);
-        if (index !== undefined && !index.has(key)) index.set(key, tags.length);
-      }
+      tagAppended(tags, key);
       tags.push([key, cleanValue(value, this.#limits.tagValueLength)]);
     } else {
       this.#droppedTags++;
@@ -669,13 +598,8 @@ export class Activity {
    */
   getTagItem(key: string): unknown {
     const tags = this.#tags;
-    if (tags === undefined) return undefined;
-    if (tags.length >= INDEX_AT) {
-      const i = this.#indexOfTags(tags).get(key);
-      return i === undefined ? undefined : tags[i]![1];
-    }
-    for (const [k, v] of tags) if (k === key) return v;
-    return undefined;
+    const i = tags === undefined ? -1 : tagPosition(tags, key);
+    return i < 0 ? undefined : tags![i]![1];
   }
 
   /**
@@ -702,13 +626,8 @@ export class Activity {
       this.#droppedEvents++;
       return this;
     }
-    let timestamp: unknown;
-    let list: [string, unknown][] = [];
-    if (options !== undefined && options !== null) {
-      timestamp = timestampOf(options, "Activity.addEvent()");
-      list = eventTags(tagsOf(options, "Activity.addEvent()"), "Activity.addEvent()");
-    }
-    this.#pushEvent(name, timestamp, list);
+    const input = readEventOptions(options, "Activity.addEvent()");
+    this.#pushEvent(name, input.timestamp, input.tags);
     return this;
   }
 
@@ -773,27 +692,7 @@ export class Activity {
   #pushLink(link: unknown, where: string): void {
     let kept: ActivityLink;
     try {
-      if (!(link instanceof ActivityLink)) {
-        throw new TypeError(
-          `Cannot add link: expected an ActivityLink, got ${
-            link === null ? "null" : typeof link === "object" ? "another object" : typeof link
-          }`,
-        );
-      }
-      const context: unknown = link.context;
-      const tags: unknown = link.tags;
-      if (!(context instanceof ActivityContext) || !Array.isArray(tags)) {
-        throw new TypeError(
-          "Cannot add link: its context is not an ActivityContext or its tags are not a list",
-        );
-      }
-      const { linkTagCount, tagValueLength } = this.#limits;
-      if (isWithinLimits(tags as TagList, linkTagCount, tagValueLength)) {
-        kept = link; // the common case, without a copy
-      } else {
-        const limited = limitTags(tags as TagList, linkTagCount, tagValueLength);
-        kept = limitedLink(context, limited.tags, limited.dropped);
-      }
+      kept = keptLink(link, this.#limits.linkTagCount, this.#limits.tagValueLength);
     } catch (error) {
       reportUnusable(where, error);
       return;
@@ -865,37 +764,10 @@ export class Activity {
       this.#droppedEvents++;
       return this;
     }
-    const tags: [string, unknown][] = [];
-    let isError = false;
-    try {
-      isError = error instanceof Error;
-    } catch {
-      // A revoked proxy: not an Error.
-    }
-    try {
-      if (isError && typeof error === "object" && error !== null) {
-        const e = error as Error;
-        tags.push(["exception.type", e.name]);
-        tags.push(["exception.message", e.message]);
-        const stack = e.stack;
-        if (typeof stack === "string") tags.push(["exception.stacktrace", stack]);
-      } else {
-        tags.push(["exception.type", typeof error]);
-        tags.push(["exception.message", safeString(error)]);
-      }
-    } catch {
-      // A hostile error object (a throwing getter, a revoked proxy): keep what was read.
-    }
-    let timestamp: unknown;
-    if (options !== undefined && options !== null) {
-      timestamp = timestampOf(options, "Activity.recordException()");
-      const extra = eventTags(
-        tagsOf(options, "Activity.recordException()"),
-        "Activity.recordException()",
-      );
-      for (let i = 0; i < extra.length; i++) tags.push(extra[i]!);
-    }
-    this.#pushEvent("exception", timestamp, tags);
+    const tags = exceptionTags(error);
+    const input = readEventOptions(options, "Activity.recordException()");
+    for (let i = 0; i < input.tags.length; i++) tags.push(input.tags[i]!);
+    this.#pushEvent("exception", input.timestamp, tags);
     return this;
   }
 
@@ -947,11 +819,7 @@ export class Activity {
    */
   get baggage(): readonly (readonly [string, string])[] {
     const out: (readonly [string, string])[] = [];
-    for (const a of this.#lineage()) {
-      const items = a.#baggage?.items;
-      if (items === undefined) continue;
-      for (let i = items.length - 1; i >= 0; i--) out.push([items[i]![0], items[i]![1]]);
-    }
+    for (const a of this.#lineage()) pushOwnBaggage(out, a.#baggage);
     return out;
   }
 
@@ -982,9 +850,8 @@ export class Activity {
    */
   getBaggageItem(key: string): string | undefined {
     for (const a of this.#lineage()) {
-      const items = a.#baggage?.items;
-      if (items === undefined) continue;
-      for (let i = items.length - 1; i >= 0; i--) if (items[i]![0] === key) return items[i]![1];
+      const value = ownBaggageItem(a.#baggage, key);
+      if (value !== undefined) return value;
     }
     return undefined;
   }
@@ -1014,7 +881,7 @@ export class Activity {
     if (this.#endTicks !== RUNNING || typeof key !== "string" || typeof value !== "string") {
       return this;
     }
-    addOwnBaggage(this.#baggage ??= { items: [], chars: 0, dropped: 0 }, key, value);
+    addOwnBaggage(this.#baggage ??= newOwnBaggage(), key, value);
     return this;
   }
 
@@ -1043,24 +910,7 @@ export class Activity {
   setBaggage(key: string, value: string | null | undefined): this {
     if (this.#endTicks !== RUNNING || typeof key !== "string") return this;
     if (value !== null && value !== undefined && typeof value !== "string") return this;
-    const own = this.#baggage ??= { items: [], chars: 0, dropped: 0 };
-    const items = own.items;
-    let at = items.length - 1;
-    while (at >= 0 && items[at]![0] !== key) at--;
-    if (at < 0) {
-      if (value !== null && value !== undefined) addOwnBaggage(own, key, value);
-      return this;
-    }
-    const old = items[at]![1];
-    if (value === null || value === undefined) {
-      items.splice(at, 1);
-      own.chars -= key.length + old.length + 1;
-    } else if (own.chars - old.length + value.length > BAGGAGE_MAX_CHARS) {
-      own.dropped++;
-    } else {
-      items[at] = [key, value];
-      own.chars += value.length - old.length;
-    }
+    setOwnBaggage(this.#baggage ??= newOwnBaggage(), key, value);
     return this;
   }
 
@@ -1104,16 +954,7 @@ export class Activity {
       if (end === start) end = start + Math.abs(start) * Number.EPSILON;
     }
     this.#endTicks = end === RUNNING ? end + 1 : end;
-    const listeners = this.#listeners;
-    for (let i = 0; i < listeners.length; i++) {
-      const listener = listeners[i]!;
-      try {
-        if (listener.activityStopped === undefined) continue;
-        listener.activityStopped(this);
-      } catch (error) {
-        reporter.report(listener, error, "ActivityListener.activityStopped");
-      }
-    }
+    notifyEach(this.#listeners, callStopped, this, reporter, "ActivityListener.activityStopped");
   }
 
   /** Stops the activity, so `using activity = source.startActivity(...)` works. */
@@ -1122,86 +963,10 @@ export class Activity {
   }
 }
 
-// Options are read once each, inside a guard: one whose getter throws (or a revoked proxy) counts
-// as not given, and is reported once. One reader per option name keeps each property read
-// monomorphic in the name.
-
-function timestampOf(options: AddEventOptions, where: string): unknown {
-  try {
-    return options.timestamp;
-  } catch (error) {
-    reportUnusable(`${where} option timestamp`, error);
-    return undefined;
-  }
-}
-
-function tagsOf(options: AddEventOptions, where: string): unknown {
-  try {
-    return options.tags;
-  } catch (error) {
-    reportUnusable(`${where} option tags`, error);
-    return undefined;
-  }
-}
-
-/** An event's tags as given, as a list; tags that cannot be read are reported once. */
-function eventTags(tags: unknown, where: string): [string, unknown][] {
-  if (tags === undefined) return [];
-  try {
-    return toTagList(tags as Tags, "event");
-  } catch (error) {
-    reportUnusable(`${where} option tags`, error);
-    return [];
-  }
-}
-
-/** An activity's own baggage items (oldest first), their size and what was dropped. */
-interface OwnBaggage {
-  readonly items: [string, string][];
-  /** The characters of `key=value` of the items, in all. */
-  chars: number;
-  dropped: number;
-}
-
-function addOwnBaggage(own: OwnBaggage, key: string, value: string): void {
-  const size = key.length + value.length + 1;
-  if (own.items.length >= BAGGAGE_MAX_ITEMS || own.chars + size > BAGGAGE_MAX_CHARS) {
-    own.dropped++;
-    return;
-  }
-  own.items.push([key, value]);
-  own.chars += size;
-}
-
 const EMPTY: TagList = Object.freeze([]);
 const EMPTY_EVENTS: readonly ActivityEvent[] = Object.freeze([]);
 const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
 
-/** A copy of a link with fewer or shorter tags, and the number of tags dropped. */
-function limitedLink(context: ActivityContext, tags: TagList, dropped: number): ActivityLink {
-  const copy = new ActivityLink(context, tags as Tags);
-  if (dropped > 0) droppedLinkTags.set(copy, dropped);
-  return copy;
-}
-
-const droppedLinkTags = new WeakMap<ActivityLink, number>();
-
-/**
- * How many tags of a link were dropped by the per-link tag limit when it was added to an
- * activity.
- *
- * @param link A link from {@linkcode Activity.links}.
- * @returns The number of tags dropped (0 for a link kept whole).
- *
- * @example
- * ```ts
- * import { ActivityContext, ActivityLink, droppedLinkTagCount } from "@tracelinks/activity";
- * import assert from "node:assert/strict";
- *
- * const link = new ActivityLink(new ActivityContext("2890476acefb53b93af64a0d91939051", "16b83c1517629363"));
- * assert.equal(droppedLinkTagCount(link), 0);
- * ```
- */
-export function droppedLinkTagCount(link: ActivityLink): number {
-  return droppedLinkTags.get(link) ?? 0;
+function callStopped(listener: ActivityStopListener, activity: Activity): void {
+  listener.activityStopped?.(activity);
 }

@@ -35,15 +35,11 @@ import {
   trimOws,
   writeField,
 } from "./_carrier.ts";
+import { BAGGAGE_MAX_BYTES, BAGGAGE_MAX_MEMBER_BYTES, BAGGAGE_MAX_MEMBERS } from "./limits.ts";
 
 /** The name of the W3C `baggage` header. */
 export const BAGGAGE_HEADER = "baggage";
-/** The most list members this module reads or writes. */
-export const BAGGAGE_MAX_MEMBERS = 180;
-/** The most bytes of one list member (key, value and properties) this module reads or writes. */
-export const BAGGAGE_MAX_MEMBER_BYTES = 4096;
-/** The most bytes of a whole `baggage` header this module reads or writes. */
-export const BAGGAGE_MAX_BYTES = 8192;
+export { BAGGAGE_MAX_BYTES, BAGGAGE_MAX_MEMBER_BYTES, BAGGAGE_MAX_MEMBERS };
 
 /** Raw header text beyond this is not looked at (only 8192 bytes of members are kept anyway). */
 const MAX_INPUT = 65536;

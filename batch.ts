@@ -24,10 +24,11 @@
  */
 
 import type { Activity } from "./activity.ts";
-import type { ActivityExporter } from "./exporter.ts";
 import {
+  type ActivityExporter,
   type ActivityProcessor,
   type FlushOptions,
+  isRetryable,
   type ProcessorContext,
   registerExporter,
 } from "./processor.ts";
@@ -38,193 +39,22 @@ import {
   ReportOnce,
   reportToStderr,
   safeReport,
-} from "./_report.ts";
+} from "./_diagnostics.ts";
 import { isPromiseLike } from "./_promise.ts";
-import { MAX_TIMER_DELAY, timeoutOption, unrefTimer } from "./_timers.ts";
+import { timeoutOption } from "./_timers.ts";
+import {
+  type BatchDropCounts,
+  type BatchProcessorOptions,
+  resolveBatchOptions,
+} from "./batch_options.ts";
+import { backoff, BatchClock, OK, type Outcome, TIMED_OUT } from "./_batch_timers.ts";
 
-/**
- * The timer functions a {@linkcode BatchProcessor} uses, shaped like `setTimeout` and
- * `clearTimeout`. Inject your own to drive the processor with a fake clock in tests.
- */
-export interface BatchTimers {
-  /**
-   * Calls `callback` once after `delay` milliseconds.
-   *
-   * @param callback What to call.
-   * @param delay Milliseconds to wait.
-   * @returns A handle for `clearTimeout`.
-   */
-  setTimeout(callback: () => void, delay: number): unknown;
-  /**
-   * Cancels a timer.
-   *
-   * @param handle What `setTimeout` returned.
-   */
-  clearTimeout(handle: unknown): void;
-}
-
-/** Options of {@linkcode BatchProcessor}; the names and defaults of OpenTelemetry's. */
-export interface BatchProcessorOptions {
-  /**
-   * Activities waiting for export at most; beyond it, stopped activities are dropped and
-   * counted (`OTEL_BSP_MAX_QUEUE_SIZE`). A positive integer.
-   * @default {2048}
-   */
-  maxQueueSize?: number;
-  /**
-   * Activities per export at most; a full batch is exported at once, without waiting for the
-   * scheduled delay (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`). A positive integer, at most
-   * `maxQueueSize`.
-   * @default {512}
-   */
-  maxExportBatchSize?: number;
-  /**
-   * Milliseconds between the first activity queued and the export of a batch that is not
-   * full (`OTEL_BSP_SCHEDULE_DELAY`). From 0 to 2147483647.
-   * @default {5000}
-   */
-  scheduledDelayMillis?: number;
-  /**
-   * Milliseconds an export may take; a batch whose export takes longer is counted as dropped
-   * and the next batch goes (`OTEL_BSP_EXPORT_TIMEOUT`). From 1 to 2147483647, or `Infinity`
-   * for no limit. It also bounds the exporter's `forceFlush` and `shutdown`.
-   * @default {30000}
-   */
-  exportTimeoutMillis?: number;
-  /**
-   * Attempts per batch when the exporter fails with a retryable error (see
-   * {@linkcode RetryableExportError}); 1 disables retries. A positive integer.
-   * @default {5}
-   */
-  maxExportAttempts?: number;
-  /**
-   * Milliseconds before the first retry; each further retry waits twice as long as the one
-   * before, at most 60 s. A retryable error's `retryAfterMillis` replaces this delay.
-   * @default {1000}
-   */
-  retryDelayMillis?: number;
-  /**
-   * The timer functions. By default the runtime's `setTimeout`, with each timer unreferenced
-   * (`Deno.unrefTimer`, or `timer.unref()` on Node and Bun) so that it never keeps the program
-   * alive.
-   * @default {globalThis}
-   */
-  timers?: BatchTimers;
-  /**
-   * Receives failures: a full queue (once per burst), a failed or timed-out export (once per
-   * kind). By default the handler of the tracer provider the processor is added to.
-   * @default {the provider's error handler, else a line on stderr}
-   */
-  onError?: ErrorHandler;
-}
-
-/** How many activities a {@linkcode BatchProcessor} dropped, by reason. */
-export interface BatchDropCounts {
-  /** Stopped while the queue was full. */
-  readonly queueFull: number;
-  /** In a batch whose export failed (a non-retryable error, or retries used up). */
-  readonly exportFailed: number;
-  /** In a batch whose export took longer than the export timeout. */
-  readonly timedOut: number;
-  /** Handed to the processor after `shutdown` was called. */
-  readonly afterShutdown: number;
-  /**
-   * Still queued, or in an export under way, when `shutdown` gave up at its `timeoutMillis`
-   * (an export under way is counted here even if it arrives later).
-   */
-  readonly abandoned: number;
-}
-
-/** Options of {@linkcode RetryableExportError}. */
-export interface RetryableExportErrorOptions {
-  /**
-   * Milliseconds to wait before the retry (for example from an HTTP `Retry-After` header),
-   * instead of the processor's backoff; at most 60 s is waited.
-   * @default {undefined}
-   */
-  retryAfterMillis?: number;
-  /**
-   * The underlying error.
-   * @default {undefined}
-   */
-  cause?: unknown;
-}
-
-/**
- * The error an exporter throws (or rejects with) when a batch may succeed if sent again, such
- * as a network error or an HTTP 429 or 503. A {@linkcode BatchProcessor} retries the same
- * batch, up to `maxExportAttempts` attempts in all, waiting between attempts; any other error
- * drops the batch at once. An error of another class with a property `retryable: true` counts
- * as retryable too.
- *
- * @example
- * ```ts
- * import { RetryableExportError } from "@tracelinks/activity";
- * import assert from "node:assert/strict";
- *
- * const error = new RetryableExportError("Collector busy (HTTP 503)", { retryAfterMillis: 2000 });
- * assert.equal(error.retryable, true);
- * assert.equal(error.retryAfterMillis, 2000);
- * assert.equal(error.name, "RetryableExportError");
- * ```
- */
-export class RetryableExportError extends Error {
-  /** `"RetryableExportError"`. */
-  override name: string = "RetryableExportError";
-  /** Always `true`: what the batch processor looks for. */
-  readonly retryable: true = true;
-  /** Milliseconds to wait before the retry, or `undefined` for the processor's backoff. */
-  readonly retryAfterMillis: number | undefined;
-
-  /**
-   * Makes the error.
-   *
-   * @param message What failed.
-   * @param options The delay before the retry, and the cause.
-   */
-  constructor(message: string, options: RetryableExportErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    const after = options.retryAfterMillis;
-    this.retryAfterMillis = typeof after === "number" && after >= 0 && Number.isFinite(after)
-      ? after
-      : undefined;
-  }
-}
-
-/**
- * The default values of {@linkcode BatchProcessorOptions}, OpenTelemetry's.
- *
- * @example
- * ```ts
- * import { DEFAULT_BATCH_OPTIONS } from "@tracelinks/activity";
- * import assert from "node:assert/strict";
- *
- * assert.equal(DEFAULT_BATCH_OPTIONS.maxQueueSize, 2048);
- * assert.equal(DEFAULT_BATCH_OPTIONS.maxExportBatchSize, 512);
- * ```
- */
-export const DEFAULT_BATCH_OPTIONS: Readonly<{
-  maxQueueSize: number;
-  maxExportBatchSize: number;
-  scheduledDelayMillis: number;
-  exportTimeoutMillis: number;
-  maxExportAttempts: number;
-  retryDelayMillis: number;
-}> = Object.freeze({
-  maxQueueSize: 2048,
-  maxExportBatchSize: 512,
-  scheduledDelayMillis: 5000,
-  exportTimeoutMillis: 30000,
-  maxExportAttempts: 5,
-  retryDelayMillis: 1000,
-});
-
-const MAX_DELAY = MAX_TIMER_DELAY;
-const MAX_RETRY_DELAY = 60_000;
-
-const OK = 0;
-const TIMED_OUT = 1;
-type Outcome = typeof OK | typeof TIMED_OUT | { error: unknown };
+export {
+  type BatchDropCounts,
+  type BatchProcessorOptions,
+  type BatchTimers,
+  DEFAULT_BATCH_OPTIONS,
+} from "./batch_options.ts";
 
 /** A batch whose export is under way asynchronously. */
 interface InFlight {
@@ -291,8 +121,7 @@ export class BatchProcessor implements ActivityProcessor {
   readonly #timeout: number;
   readonly #attempts: number;
   readonly #retryDelay: number;
-  readonly #timers: BatchTimers;
-  readonly #ownTimers: boolean;
+  readonly #clock: BatchClock;
   readonly #ownHandler: ErrorHandler | undefined;
   #onError: ErrorHandler;
   #reporter: ReportOnce;
@@ -344,69 +173,16 @@ export class BatchProcessor implements ActivityProcessor {
         "Cannot make BatchProcessor: the exporter must have an export() function",
       );
     }
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("Cannot make BatchProcessor: options must be an object");
-    }
-    const d = DEFAULT_BATCH_OPTIONS;
-    this.#maxQueue = checkInteger("maxQueueSize", options.maxQueueSize, d.maxQueueSize, 1);
-    this.#batchSize = checkInteger(
-      "maxExportBatchSize",
-      options.maxExportBatchSize,
-      d.maxExportBatchSize,
-      1,
-    );
-    if (this.#batchSize > this.#maxQueue) {
-      if (options.maxExportBatchSize === undefined) {
-        this.#batchSize = this.#maxQueue;
-      } else {
-        throw new RangeError(
-          `Cannot make BatchProcessor: maxExportBatchSize ${this.#batchSize} is larger than maxQueueSize ${this.#maxQueue}`,
-        );
-      }
-    }
-    this.#delay = checkMillis(
-      "scheduledDelayMillis",
-      options.scheduledDelayMillis,
-      d.scheduledDelayMillis,
-      0,
-      false,
-    );
-    this.#timeout = checkMillis(
-      "exportTimeoutMillis",
-      options.exportTimeoutMillis,
-      d.exportTimeoutMillis,
-      1,
-      true,
-    );
-    this.#attempts = checkInteger(
-      "maxExportAttempts",
-      options.maxExportAttempts,
-      d.maxExportAttempts,
-      1,
-    );
-    this.#retryDelay = checkMillis(
-      "retryDelayMillis",
-      options.retryDelayMillis,
-      d.retryDelayMillis,
-      0,
-      false,
-    );
+    const resolved = resolveBatchOptions(options);
+    this.#maxQueue = resolved.maxQueueSize;
+    this.#batchSize = resolved.maxExportBatchSize;
+    this.#delay = resolved.scheduledDelayMillis;
+    this.#timeout = resolved.exportTimeoutMillis;
+    this.#attempts = resolved.maxExportAttempts;
+    this.#retryDelay = resolved.retryDelayMillis;
     const timers = options.timers;
-    if (
-      timers !== undefined &&
-      (typeof timers !== "object" || timers === null ||
-        typeof timers.setTimeout !== "function" || typeof timers.clearTimeout !== "function")
-    ) {
-      throw new TypeError(
-        "Cannot make BatchProcessor: timers must have setTimeout() and clearTimeout() functions",
-      );
-    }
-    if (options.onError !== undefined && typeof options.onError !== "function") {
-      throw new TypeError("Cannot make BatchProcessor: onError must be a function");
-    }
     this.#exporter = exporter;
-    this.#timers = timers ?? RUNTIME_TIMERS;
-    this.#ownTimers = timers === undefined;
+    this.#clock = new BatchClock(timers, () => this.#onError);
     this.#ownHandler = options.onError;
     this.#onError = options.onError ?? reportToStderr;
     this.#reporter = new ReportOnce(this.#onError);
@@ -514,7 +290,7 @@ export class BatchProcessor implements ActivityProcessor {
 
   #armTimer(): void {
     this.#timerArmed = true;
-    this.#timer = this.#setTimer(() => {
+    this.#timer = this.#clock.set(() => {
       this.#timerArmed = false;
       this.#timer = undefined;
       if (!this.#exporting && this.#count > 0) this.#startExport();
@@ -526,24 +302,7 @@ export class BatchProcessor implements ActivityProcessor {
     this.#timerArmed = false;
     const handle = this.#timer;
     this.#timer = undefined;
-    try {
-      this.#timers.clearTimeout(handle);
-    } catch (error) {
-      safeReport(this.#onError, error, "BatchProcessor timers.clearTimeout");
-    }
-  }
-
-  #setTimer(callback: () => void, delay: number): unknown {
-    try {
-      const handle = this.#timers.setTimeout(callback, delay);
-      if (this.#ownTimers) unrefTimer(handle);
-      return handle;
-    } catch (error) {
-      // Without a timer, run on the next turn rather than never.
-      safeReport(this.#onError, error, "BatchProcessor timers.setTimeout");
-      queueMicrotask(callback);
-      return undefined;
-    }
+    this.#clock.clear(handle);
   }
 
   /**
@@ -615,7 +374,9 @@ export class BatchProcessor implements ActivityProcessor {
       for (let attempt = 1;; attempt++) {
         // A batch that shutdown gave up on is already counted: its outcome is ignored.
         if (token.abandoned || this.#conclude(batch.length, outcome, attempt)) return;
-        await this.#sleep(this.#backoff(attempt, (outcome as { error: unknown }).error));
+        await this.#clock.sleep(
+          backoff(attempt, (outcome as { error: unknown }).error, this.#retryDelay),
+        );
         if (token.abandoned) return;
         outcome = await this.#attempt(batch);
       }
@@ -666,52 +427,7 @@ export class BatchProcessor implements ActivityProcessor {
       return { error };
     }
     if (!isPromiseLike(result)) return OK;
-    return this.#bounded(result, this.#timeout);
-  }
-
-  /** Waits for a promise, at most `ms` milliseconds (`Infinity`: no limit). */
-  #bounded(promise: PromiseLike<unknown>, ms: number): Promise<Outcome> {
-    if (ms === Infinity) {
-      return Promise.resolve(promise).then(() => OK, (error: unknown) => ({ error }));
-    }
-    return new Promise<Outcome>((resolve) => {
-      let done = false;
-      const handle = this.#setTimer(() => {
-        if (done) return;
-        done = true;
-        resolve(TIMED_OUT);
-      }, ms);
-      const finish = (outcome: Outcome) => {
-        if (done) return;
-        done = true;
-        try {
-          this.#timers.clearTimeout(handle);
-        } catch {
-          // The timer fires later and finds the outcome settled.
-        }
-        resolve(outcome);
-      };
-      Promise.resolve(promise).then(() => finish(OK), (error: unknown) => finish({ error }));
-    });
-  }
-
-  #backoff(attempt: number, error: unknown): number {
-    let after: unknown;
-    try {
-      after = (error as { retryAfterMillis?: unknown }).retryAfterMillis;
-    } catch {
-      // A hostile error object: the usual backoff.
-    }
-    if (typeof after === "number" && after >= 0 && Number.isFinite(after)) {
-      return Math.min(after, MAX_RETRY_DELAY);
-    }
-    return Math.min(this.#retryDelay * 2 ** (attempt - 1), MAX_RETRY_DELAY);
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#setTimer(resolve, ms);
-    });
+    return this.#clock.within(result, this.#timeout);
   }
 
   /** Exports, one batch at a time, until every activity queued so far is done with. */
@@ -721,17 +437,6 @@ export class BatchProcessor implements ActivityProcessor {
       if (this.#busy !== undefined) await this.#busy;
       else if (this.#count > 0 && !this.#exporting) this.#startExport();
       else break;
-    }
-  }
-
-  /** Keeps the program alive while a flush or shutdown is awaited (the runtime's timers only). */
-  #hold(): () => void {
-    if (!this.#ownTimers) return noop;
-    try {
-      const handle = globalThis.setInterval(noop, MAX_DELAY);
-      return () => globalThis.clearInterval(handle);
-    } catch {
-      return noop;
     }
   }
 
@@ -750,7 +455,7 @@ export class BatchProcessor implements ActivityProcessor {
       return;
     }
     if (!isPromiseLike(result)) return;
-    const outcome = await this.#bounded(result, this.#timeout);
+    const outcome = await this.#clock.within(result, this.#timeout);
     if (outcome === OK) return;
     this.#reporter.report(
       outcome === TIMED_OUT ? this.#timeoutParty : this.#exporter,
@@ -781,7 +486,7 @@ export class BatchProcessor implements ActivityProcessor {
 
   async #flush(timeout: number): Promise<void> {
     if (this.#shutdown !== undefined) {
-      await this.#bounded(this.#shutdown, timeout);
+      await this.#clock.within(this.#shutdown, timeout);
       return;
     }
     await this.#drainThen("forceFlush", timeout);
@@ -822,7 +527,7 @@ export class BatchProcessor implements ActivityProcessor {
    * meanwhile and giving up after `timeout`; reports rather than rejects.
    */
   async #drainThen(method: "forceFlush" | "shutdown", timeout: number): Promise<void> {
-    const release = this.#hold();
+    const release = this.#clock.hold();
     const deadline = timeout === Infinity ? Infinity : Date.now() + timeout;
     try {
       const work = this.#drain().then(() =>
@@ -832,7 +537,7 @@ export class BatchProcessor implements ActivityProcessor {
       );
       // The work reports its own failures; a rejection here is not expected.
       work.catch((error: unknown) => safeReport(this.#onError, error, `BatchProcessor.${method}`));
-      if ((await this.#bounded(work, timeout)) === TIMED_OUT) this.#giveUp(method, timeout);
+      if ((await this.#clock.within(work, timeout)) === TIMED_OUT) this.#giveUp(method, timeout);
     } catch (error) {
       safeReport(this.#onError, error, `BatchProcessor.${method}`);
     } finally {
@@ -882,66 +587,4 @@ export class BatchProcessor implements ActivityProcessor {
     // No time is left: the exporter gives up what it still sends (at once, if it can).
     this.#shutdownExporter(0);
   }
-}
-
-function noop(): void {}
-
-const RUNTIME_TIMERS: BatchTimers = {
-  setTimeout: (callback, delay) => globalThis.setTimeout(callback, delay),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as number),
-};
-
-function isRetryable(error: unknown): boolean {
-  if (error instanceof RetryableExportError) return true;
-  try {
-    return typeof error === "object" && error !== null &&
-      (error as { retryable?: unknown }).retryable === true;
-  } catch {
-    return false; // A hostile error object: not retryable.
-  }
-}
-
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
-function checkInteger(name: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot make BatchProcessor: ${name} must be a number, got ${typeof value}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < min || value > MAX_DELAY) {
-    throw new RangeError(
-      `Cannot make BatchProcessor: ${name} must be an integer from ${min} to ${MAX_DELAY}, got ${
-        describe(value)
-      }`,
-    );
-  }
-  return value;
-}
-
-function checkMillis(
-  name: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  infinityAllowed: boolean,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot make BatchProcessor: ${name} must be a number, got ${typeof value}`,
-    );
-  }
-  if (value === Infinity && infinityAllowed) return value;
-  if (!(value >= min && value <= MAX_DELAY)) {
-    throw new RangeError(
-      `Cannot make BatchProcessor: ${name} must be from ${min} to ${MAX_DELAY} milliseconds${
-        infinityAllowed ? " or Infinity" : ""
-      }, got ${describe(value)}`,
-    );
-  }
-  return value;
 }

@@ -25,7 +25,8 @@
  * @module
  */
 
-import { reportModuleOnce } from "./_report.ts";
+import { reportModuleOnce } from "./_diagnostics.ts";
+import { isPromiseLike } from "./_promise.ts";
 
 /** Which mechanism carries context values in this runtime. */
 export type ContextBackend = "AsyncContext" | "AsyncLocalStorage" | "synchronous";
@@ -102,18 +103,8 @@ class SynchronousStore<T> implements Store<T> {
       this.#value = previous;
     }
     // A new value for an async callback lasts only until its first await: say so.
-    if (value !== previous && returnsPromise(result)) warnSynchronous();
+    if (value !== previous && isPromiseLike(result)) warnSynchronous();
     return result;
-  }
-}
-
-/** Whether a callback's result is a promise (its `then` read once, and never throwing). */
-function returnsPromise(result: unknown): boolean {
-  try {
-    return (typeof result === "object" || typeof result === "function") && result !== null &&
-      typeof (result as { then?: unknown }).then === "function";
-  } catch {
-    return false;
   }
 }
 

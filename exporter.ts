@@ -1,7 +1,8 @@
 /**
- * Exporters: the contract ({@linkcode ActivityExporter}), the {@linkcode ConsoleExporter} that
- * prints each recorded activity in the layout of OpenTelemetry .NET's console exporter, and
- * the {@linkcode InMemoryExporter} for tests.
+ * Two exporters of the core: the {@linkcode ConsoleExporter} that prints each recorded
+ * activity in the layout of OpenTelemetry .NET's console exporter, and the
+ * {@linkcode InMemoryExporter} for tests. The contract they implement, `ActivityExporter`, is in
+ * processor.ts.
  *
  * @example Print a record into a string
  * ```ts
@@ -21,8 +22,13 @@
  * @module
  */
 
-import type { Activity, ActivityKind, TagList } from "./activity.ts";
-import type { FlushOptions, ProcessorContext, Resource } from "./provider.ts";
+import type { Activity, ActivitySourceInfo } from "./activity.ts";
+import type { ActivityEvent } from "./event.ts";
+import type { ActivityLink } from "./links.ts";
+import type { ActivityKind } from "./kind.ts";
+import type { TagList } from "./tags.ts";
+import type { ActivityExporter } from "./processor.ts";
+import type { Resource } from "./resource.ts";
 import { TRACE_FLAG_RANDOM_TRACE_ID, TRACE_FLAG_RECORDED } from "./ids.ts";
 import {
   escapeControl,
@@ -32,36 +38,6 @@ import {
   safeString,
 } from "./_format.ts";
 import { writeStdout } from "./_stdout.ts";
-
-/**
- * Receives finished, recorded activities from a processor. `export` may return a promise;
- * throwing or rejecting marks the export as failed (the processor reports it and goes on).
- */
-export interface ActivityExporter {
-  /**
-   * Exports a batch of stopped activities.
-   *
-   * @param activities The activities, in the order they stopped.
-   * @param resource The resource of the provider they came through.
-   */
-  export(activities: readonly Activity[], resource: Resource): void | Promise<void>;
-  /**
-   * Sends whatever the exporter still holds. `options.timeoutMillis`, when given, is the time
-   * the caller will wait.
-   */
-  forceFlush?(options?: FlushOptions): void | Promise<void>;
-  /**
-   * Flushes and releases the exporter; it receives nothing afterwards. When
-   * `options.timeoutMillis` has passed, the exporter should give up what is still under way
-   * (the caller has counted it as dropped).
-   */
-  shutdown?(options?: FlushOptions): void | Promise<void>;
-  /**
-   * Called by the processor the exporter is added to, when the provider is built: the
-   * provider's resource and error handler, where the exporter's own reports should go.
-   */
-  register?(context: ProcessorContext): void;
-}
 
 /** Options of {@linkcode ConsoleExporter} and {@linkcode formatConsoleRecord}. */
 export interface ConsoleFormatOptions {
@@ -149,9 +125,24 @@ export function formatConsoleRecord(
   options: ConsoleFormatOptions = {},
 ): string {
   const scopeLayout = options.layout === "scope";
+  let out = headerLines(activity, scopeLayout, options.showRandomTraceIdFlag === true) +
+    tagAndStatusLines(activity);
+  const events = activity.events;
+  if (events.length > 0) out += eventLines(events);
+  const links = activity.links;
+  if (links.length > 0) out += linkLines(links);
+  if (scopeLayout) out += scopeLines(activity.source);
+  if (resource !== undefined && resource.attributes.length > 0) {
+    out += "Resource associated with Activity:\n" + tagLines(resource.attributes, "    ");
+  }
+  return out + "\n";
+}
+
+/** The lines from `Activity.TraceId` to `Activity.Duration`. */
+function headerLines(activity: Activity, scopeLayout: boolean, randomFlag: boolean): string {
   const flags = activity.traceFlags;
   let flagText = (flags & TRACE_FLAG_RECORDED) !== 0 ? "Recorded" : "None";
-  if (options.showRandomTraceIdFlag === true && (flags & TRACE_FLAG_RANDOM_TRACE_ID) !== 0) {
+  if (randomFlag && (flags & TRACE_FLAG_RANDOM_TRACE_ID) !== 0) {
     flagText = flagText === "None" ? "RandomTraceId" : `${flagText}, RandomTraceId`;
   }
   let out = line("Activity.TraceId:", activity.traceId) +
@@ -167,11 +158,18 @@ export function formatConsoleRecord(
   if (!scopeLayout) {
     out += line("Activity.ActivitySourceName:", escapeControl(activity.source.name));
   }
-  out += line("Activity.DisplayName:", escapeControl(activity.displayName)) +
+  return out + line("Activity.DisplayName:", escapeControl(activity.displayName)) +
     line("Activity.Kind:", KIND_NAMES[activity.kind]) +
     line("Activity.StartTime:", formatTimestamp(activity.startTimeUnixNano)) +
     line("Activity.Duration:", formatDuration(activity.durationTicks));
+}
 
+/**
+ * The tags, then the status: the activity's own status, else the `otel.status_code` and
+ * `otel.status_description` tags, which are not printed among the tags.
+ */
+function tagAndStatusLines(activity: Activity): string {
+  let out = "";
   const tags = activity.tags;
   let statusTag: unknown;
   let statusDescriptionTag: unknown;
@@ -189,50 +187,50 @@ export function formatConsoleRecord(
     if (activity.status === "error" && description !== undefined && description !== "") {
       out += line("Activity.StatusDescription:", escapeControl(description));
     }
-  } else if (statusTag !== undefined && statusTag !== null && statusTag !== "") {
+  } else if (isPrinted(statusTag)) {
     out += `    StatusCode: ${formatTagValue(statusTag)}\n`;
-    if (
-      statusDescriptionTag !== undefined && statusDescriptionTag !== null &&
-      statusDescriptionTag !== ""
-    ) {
+    if (isPrinted(statusDescriptionTag)) {
       out += `    Activity.StatusDescription: ${formatTagValue(statusDescriptionTag)}\n`;
     }
   }
+  return out;
+}
 
-  const events = activity.events;
-  if (events.length > 0) {
-    out += "Activity.Events:\n";
-    for (const event of events) {
-      out += `    ${escapeControl(event.name)} [${formatTimestamp(event.timeUnixNano)}]\n`;
-      out += tagLines(event.tags, "        ");
-    }
+function isPrinted(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== "";
+}
+
+function eventLines(events: readonly ActivityEvent[]): string {
+  let out = "Activity.Events:\n";
+  for (const event of events) {
+    out += `    ${escapeControl(event.name)} [${formatTimestamp(event.timeUnixNano)}]\n`;
+    out += tagLines(event.tags, "        ");
   }
-  const links = activity.links;
-  if (links.length > 0) {
-    out += "Activity.Links:\n";
-    for (const link of links) {
-      out += `    ${link.context.traceId} ${link.context.spanId}\n`;
-      out += tagLines(link.tags, "        ");
-    }
+  return out;
+}
+
+function linkLines(links: readonly ActivityLink[]): string {
+  let out = "Activity.Links:\n";
+  for (const link of links) {
+    out += `    ${link.context.traceId} ${link.context.spanId}\n`;
+    out += tagLines(link.tags, "        ");
   }
-  if (scopeLayout) {
-    const source = activity.source;
-    out += "Instrumentation scope (ActivitySource):\n";
-    out += `    Name: ${escapeControl(source.name)}\n`;
-    if (source.version !== undefined && source.version !== "") {
-      out += `    Version: ${escapeControl(source.version)}\n`;
-    }
-    if (source.tags.length > 0) {
-      out += "    Tags:\n";
-      const sorted = [...source.tags].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-      out += tagLines(sorted, "        ");
-    }
+  return out;
+}
+
+/** The `Instrumentation scope` block of the `"scope"` layout, its tags sorted by key. */
+function scopeLines(source: ActivitySourceInfo): string {
+  let out = "Instrumentation scope (ActivitySource):\n";
+  out += `    Name: ${escapeControl(source.name)}\n`;
+  if (source.version !== undefined && source.version !== "") {
+    out += `    Version: ${escapeControl(source.version)}\n`;
   }
-  if (resource !== undefined && resource.attributes.length > 0) {
-    out += "Resource associated with Activity:\n";
-    out += tagLines(resource.attributes, "    ");
+  if (source.tags.length > 0) {
+    out += "    Tags:\n";
+    const sorted = [...source.tags].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    out += tagLines(sorted, "        ");
   }
-  return out + "\n";
+  return out;
 }
 
 /**

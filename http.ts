@@ -31,7 +31,19 @@ import { Activity } from "./activity.ts";
 import type { ActivitySource } from "./source.ts";
 import { extract, inject } from "./propagation.ts";
 import { extractBaggage, injectBaggage } from "./baggage.ts";
-import { ReportOnce } from "./_report.ts";
+import { ReportOnce, reportToLiveHandlers } from "./_diagnostics.ts";
+import { failRequest, methodTags, requestTags, serverTags } from "./_http_tags.ts";
+import {
+  applyRoute,
+  end,
+  rememberServer,
+  respond,
+  routeOf,
+  type ServerState,
+  serverStateOf,
+} from "./_http_server.ts";
+
+const reporter = new ReportOnce(reportToLiveHandlers);
 
 /** A `fetch`-like function. */
 export type FetchFunction = (
@@ -84,65 +96,6 @@ export interface InstrumentHandlerOptions {
    * @default {undefined}
    */
   route?: string | ((request: Request) => string | undefined);
-}
-
-// The methods of RFC 9110 and PATCH (RFC 5789), the "known" methods of OpenTelemetry's HTTP
-// conventions. Any other method is recorded as `_OTHER` and names the activity `HTTP`, so that
-// a client cannot fill a backend with names of its own.
-const KNOWN_METHODS = new Set([
-  "CONNECT",
-  "DELETE",
-  "GET",
-  "HEAD",
-  "OPTIONS",
-  "PATCH",
-  "POST",
-  "PUT",
-  "TRACE",
-]);
-
-/** Adds the method tags and returns the method as it goes into the activity's name. */
-function methodTags(method: string, tags: [string, string | number][]): string {
-  if (KNOWN_METHODS.has(method)) {
-    tags.push(["http.request.method", method]);
-    return method;
-  }
-  tags.push(["http.request.method", "_OTHER"], ["http.request.method_original", method]);
-  return "HTTP";
-}
-
-function serverTags(url: URL, tags: [string, string | number][]): void {
-  const port = url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
-  tags.push(["server.address", url.hostname], ["server.port", port]);
-}
-
-/** `error.type` of a thrown value: an error's name, else OpenTelemetry's `_OTHER`. */
-function errorType(error: unknown): string {
-  try {
-    if (error instanceof Error && typeof error.name === "string" && error.name !== "") {
-      return error.name;
-    }
-  } catch {
-    // A hostile error object.
-  }
-  return "_OTHER";
-}
-
-/** An error's message for a status description, never throwing. */
-function errorMessage(error: unknown): string | undefined {
-  try {
-    if (error instanceof Error) return String(error.message);
-    if (typeof error === "string") return error;
-  } catch {
-    // A hostile error object: no description.
-  }
-  return undefined;
-}
-
-/** Records a failure on an activity: the exception event, `error.type` and the error status. */
-function fail(activity: Activity, error: unknown, type: string = errorType(error)): void {
-  activity.setTag("error.type", type).recordException(error)
-    .setStatus("error", errorMessage(error));
 }
 
 /**
@@ -213,31 +166,12 @@ export function instrumentFetch(options: InstrumentFetchOptions): FetchFunction 
       }
       return response;
     } catch (error) {
-      if (activity !== undefined) fail(activity, error);
+      if (activity !== undefined) failRequest(activity, error);
       throw error;
     } finally {
       activity?.stop();
     }
   };
-}
-
-/** What the handler wrapper remembers of a server activity, for the route and the name. */
-interface ServerState {
-  /** The method as it goes into the name (`HTTP` for an unknown method). */
-  readonly method: string;
-  /** The name the wrapper gave the activity last; a different name was set by the handler. */
-  name: string;
-}
-
-const servers = new WeakMap<Activity, ServerState>();
-const reporter = new ReportOnce();
-
-/** Tags the route and names the activity after it, unless the handler renamed the activity. */
-function applyRoute(activity: Activity, state: ServerState, route: string): void {
-  activity.setTag("http.route", route);
-  if (activity.displayName !== state.name) return;
-  state.name = `${state.method} ${route}`;
-  activity.displayName = state.name;
 }
 
 /**
@@ -275,225 +209,13 @@ function applyRoute(activity: Activity, state: ServerState, route: string): void
 export function setHttpRoute(route: string): boolean {
   if (typeof route !== "string" || route === "") return false;
   for (let a = Activity.current; a !== undefined; a = a.parent) {
-    const state = servers.get(a);
+    const state = serverStateOf(a);
     if (state === undefined) continue;
     if (a.isStopped) return false;
     applyRoute(a, state, route);
     return true;
   }
   return false;
-}
-
-/** The route a request has before its handler runs, never throwing. */
-function routeOf(
-  route: string | ((request: Request) => string | undefined) | undefined,
-  request: Request,
-): string | undefined {
-  if (typeof route === "string") return route === "" ? undefined : route;
-  if (route === undefined) return undefined;
-  let value: unknown;
-  try {
-    value = route(request);
-  } catch (error) {
-    reporter.report(route, error, "instrumentHandler route function");
-    return undefined;
-  }
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-/** Stops a server activity, naming it after a route the handler set as a tag. */
-function end(activity: Activity, state: ServerState): void {
-  const route = activity.getTagItem("http.route");
-  if (typeof route === "string" && route !== "" && state.name !== `${state.method} ${route}`) {
-    applyRoute(activity, state, route);
-  }
-  activity.stop();
-}
-
-function noop(): void {}
-
-/** The most chunks gathered into one body when they are all there when the handler returns. */
-const MAX_READY_CHUNKS = 64;
-
-/**
- * Records the response on the activity and returns it with a body that ends the activity when
- * it has been read to the end, cancelled or failed. What the body holds when the handler
- * returns is taken at once: when that is all of it (a string, bytes or JSON body), the response
- * goes to the server whole, as it would unwrapped, and the activity ends. A response without a
- * body, or one that cannot be read, is returned as it is and ends the activity.
- */
-async function respond(
-  activity: Activity,
-  state: ServerState,
-  response: Response,
-): Promise<Response> {
-  let status: unknown;
-  try {
-    status = response.status;
-  } catch {
-    status = undefined;
-  }
-  if (typeof status !== "number") {
-    end(activity, state);
-    return response;
-  }
-  activity.setTag("http.response.status_code", status);
-  // Server side: a 4xx is the client's error and leaves the status unset; a 5xx is ours.
-  if (status >= 500) activity.setTag("error.type", String(status)).setStatus("error");
-  if (
-    !(response instanceof Response) || response.body === null || response.body.locked ||
-    status < 200 || status > 599 || status === 204 || status === 205 || status === 304
-  ) {
-    end(activity, state);
-    return response;
-  }
-  const init: ResponseInit = { status, statusText: response.statusText, headers: response.headers };
-  const reader = response.body.getReader();
-  // Take the chunks that are there already; a body complete now goes out as a whole. A read
-  // the body answers from what it holds settles within two microtasks; one that waits for more
-  // (a timer, a file, the network) does not, and the rest of the body is forwarded as it comes.
-  const ready: Uint8Array[] = [];
-  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
-  let closed = false;
-  reader.closed.then(() => closed = true, noop);
-  try {
-    for (;;) {
-      let result: ReadableStreamReadResult<Uint8Array> | undefined;
-      let failed = false;
-      let failure: unknown;
-      const read = reader.read();
-      read.then((r) => result = r, (error: unknown) => {
-        failed = true;
-        failure = error;
-      });
-      await undefined;
-      await undefined;
-      if (failed) throw failure;
-      if (result === undefined) {
-        pending = read;
-        break;
-      }
-      if (result.done) break;
-      ready.push(result.value);
-      if (!(result.value instanceof Uint8Array) || ready.length > MAX_READY_CHUNKS) {
-        // Not bytes (the server will say so), or many chunks: forward the rest as it comes.
-        pending = reader.read();
-        break;
-      }
-      if (closed) break;
-    }
-  } catch (error) {
-    // The body failed before it was sent: the response goes out with a body that fails alike.
-    fail(activity, error);
-    end(activity, state);
-    return new Response(
-      new ReadableStream({
-        start: (controller) => controller.error(error),
-      }),
-      init,
-    );
-  }
-  if (pending === undefined) {
-    // All of the body is here: it goes to the server whole, and the activity ends.
-    end(activity, state);
-    const whole = ready.length === 1 && ready[0]!.buffer instanceof ArrayBuffer
-      ? ready[0] as Uint8Array<ArrayBuffer>
-      : concat(ready);
-    return new Response(whole, init);
-  }
-  return new Response(streamRest(activity, state, reader, ready, pending), init);
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
-
-/**
- * The rest of a body that is still being produced: the chunks read already, then each chunk
- * of the original as the server asks for it. The activity ends when the original ends, is
- * cancelled (the client went away) or fails.
- */
-function streamRest(
-  activity: Activity,
-  state: ServerState,
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  ready: readonly Uint8Array[],
-  pending: Promise<ReadableStreamReadResult<Uint8Array>>,
-): ReadableStream<Uint8Array> {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let open = true;
-  let demand = false;
-  let wake: (() => void) | undefined;
-  const finish = (): void => {
-    if (!open) return;
-    open = false;
-    end(activity, state);
-  };
-  const signal = (): void => {
-    const resolve = wake;
-    wake = undefined;
-    resolve?.();
-  };
-  // Forwards a chunk each time the server asks for one. It runs in the activity's context (it
-  // is started from inside it), so the original body's source runs with the activity current.
-  const pump = async (): Promise<void> => {
-    try {
-      let next = pending;
-      for (;;) {
-        const chunk = await next;
-        if (!open) return;
-        if (chunk.done) {
-          finish();
-          controller.close();
-          return;
-        }
-        controller.enqueue(chunk.value);
-        if (!demand && !(controller.desiredSize! > 0)) {
-          await new Promise<void>((resolve) => wake = resolve);
-        }
-        demand = false;
-        if (!open) return;
-        next = reader.read();
-      }
-    } catch (error) {
-      if (!open) return;
-      fail(activity, error);
-      finish();
-      controller.error(error);
-    }
-  };
-  const body = new ReadableStream<Uint8Array>({
-    start: (c) => {
-      controller = c;
-      for (const chunk of ready) c.enqueue(chunk);
-    },
-    pull: () => {
-      demand = true;
-      signal();
-    },
-    cancel: (reason) => {
-      if (open) {
-        activity.setTag("error.type", "cancelled").setStatus(
-          "error",
-          `Response body cancelled${typeof reason === "string" ? `: ${reason}` : ""}`,
-        );
-        if (reason instanceof Error) activity.recordException(reason);
-      }
-      finish();
-      signal();
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
-  void pump();
-  return body;
 }
 
 /**
@@ -583,69 +305,76 @@ export function instrumentHandler<I = ServeHandlerInfo>(
   }
   const call = handler as (request: Request, ...rest: unknown[]) => Response | Promise<Response>;
   return async (request: Request, ...rest: unknown[]): Promise<Response> => {
-    let activity: Activity | undefined;
-    let state: ServerState | undefined;
-    let remote = false;
+    let started: Started;
     try {
-      const parent = extract(request.headers);
-      remote = parent !== undefined;
-      let url: URL | undefined;
-      try {
-        url = new URL(request.url);
-      } catch {
-        url = undefined;
-      }
-      const tags: [string, string | number][] = [];
-      const method = methodTags(request.method, tags);
-      if (url !== undefined) {
-        tags.push(["url.path", url.pathname]);
-        if (url.search !== "") tags.push(["url.query", url.search.slice(1)]);
-        tags.push(["url.scheme", url.protocol.replace(/:$/, "")]);
-        serverTags(url, tags);
-      }
-      const agent = request.headers.get("user-agent");
-      if (agent !== null) tags.push(["user_agent.original", agent]);
-      const known = routeOf(route, request);
-      if (known !== undefined) tags.push(["http.route", known]);
-      const name = known === undefined ? method : `${method} ${known}`;
-      activity = source.startActivity(
-        name,
-        parent !== undefined
-          ? { kind: "server", parent, tags }
-          : { kind: "server", root: true, tags },
-      );
-      if (activity !== undefined) {
-        state = { method, name };
-        servers.set(activity, state);
-        const baggage = extractBaggage(request.headers);
-        for (let i = baggage.length - 1; i >= 0; i--) {
-          activity.addBaggage(baggage[i]!.key, baggage[i]!.value);
-        }
-      }
+      started = startServerActivity(source, route, request);
     } catch (error) {
       // Not a request this wrapper can read (plain JavaScript): serve it untraced.
       reporter.report(handler, error, "instrumentHandler reading the request");
-      activity?.stop();
       return await call(request, ...rest);
     }
+    const { activity, state } = started;
     if (activity === undefined || state === undefined) {
       // Nothing samples the request: a new trace's children must not attach elsewhere.
-      return await (remote
+      return await (started.remote
         ? call(request, ...rest)
         : Activity.run(null, () => call(request, ...rest)));
     }
-    const current = activity;
-    const currentState = state;
-    return await Activity.run(current, async () => {
+    return await Activity.run(activity, async () => {
       let response: Response;
       try {
         response = await call(request, ...rest);
       } catch (error) {
-        fail(current, error);
-        end(current, currentState);
+        failRequest(activity, error);
+        end(activity, state);
         throw error;
       }
-      return await respond(current, currentState, response);
+      return await respond(activity, state, response);
     });
   };
+}
+
+/** A request's server activity (when sampled) and whether the request carried a parent. */
+interface Started {
+  readonly activity: Activity | undefined;
+  readonly state: ServerState | undefined;
+  readonly remote: boolean;
+}
+
+/**
+ * Starts the server activity of a request: the child of the caller's context, or a new root,
+ * with the request's tags, name and baggage.
+ *
+ * @throws {unknown} What reading the request throws; an activity started is stopped first.
+ */
+function startServerActivity(
+  source: ActivitySource,
+  route: InstrumentHandlerOptions["route"],
+  request: Request,
+): Started {
+  let activity: Activity | undefined;
+  try {
+    const parent = extract(request.headers);
+    const { name: method, tags } = requestTags(request);
+    const known = routeOf(route, request);
+    if (known !== undefined) tags.push(["http.route", known]);
+    const name = known === undefined ? method : `${method} ${known}`;
+    activity = source.startActivity(
+      name,
+      parent !== undefined
+        ? { kind: "server", parent, tags }
+        : { kind: "server", root: true, tags },
+    );
+    if (activity === undefined) return { activity, state: undefined, remote: parent !== undefined };
+    const state = { method, name };
+    rememberServer(activity, state);
+    const baggage = extractBaggage(request.headers);
+    for (let i = baggage.length - 1; i >= 0; i--) {
+      activity.addBaggage(baggage[i]!.key, baggage[i]!.value);
+    }
+    return { activity, state, remote: parent !== undefined };
+  } catch (error) {
+    activity?.stop();
+    throw error;
+  }
 }

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { safeString } from "./_format.ts";
 
 /** Trace flags with no bit set: not recorded, trace id not known to be random. */
 export const TRACE_FLAG_NONE = 0x00;
@@ -206,4 +207,49 @@ export function isValidSpanId(value: unknown): value is string {
  */
 export function isValidTraceFlags(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 255;
+}
+
+/**
+ * Wraps a caller's id generator: an id it gets wrong (or a throw) is replaced by a random one
+ * and passed to `onInvalid`, so that no activity carries an id that a context or a child
+ * rejects.
+ *
+ * @throws {TypeError} When `ids` has no `newTraceId()` or `newSpanId()`; the message starts
+ * with `what`.
+ */
+export function checkedIdGenerator(
+  ids: IdGenerator,
+  what: string,
+  onInvalid: (error: unknown) => void,
+): IdGenerator {
+  if (typeof ids.newTraceId !== "function" || typeof ids.newSpanId !== "function") {
+    throw new TypeError(`${what}: idGenerator must have newTraceId() and newSpanId()`);
+  }
+  const checked = (
+    generate: () => unknown,
+    isValid: (id: unknown) => id is string,
+    random: () => string,
+    name: string,
+    digits: number,
+  ) =>
+  (): string => {
+    let id: unknown;
+    try {
+      id = generate();
+    } catch (error) {
+      onInvalid(error);
+      return random();
+    }
+    if (isValid(id)) return id;
+    onInvalid(
+      new TypeError(
+        `Cannot use ${name} ${safeString(id)}: not ${digits} lowercase hex digits, not all zeros`,
+      ),
+    );
+    return random();
+  };
+  return {
+    newTraceId: checked(() => ids.newTraceId(), isValidTraceId, newTraceId, "trace id", 32),
+    newSpanId: checked(() => ids.newSpanId(), isValidSpanId, newSpanId, "span id", 16),
+  };
 }

@@ -17,10 +17,9 @@
  * @module
  */
 
-import type { TagList, Tags } from "./activity.ts";
 import { isValidSpanId, isValidTraceFlags, isValidTraceId } from "./ids.ts";
-import { toTagList } from "./_tags.ts";
-import { escapeControl } from "./_format.ts";
+import { isWithinLimits, limitTags, type TagList, type Tags, toTagList } from "./tags.ts";
+import { printable } from "./_format.ts";
 
 /** Options of the {@linkcode ActivityContext} constructor. */
 export interface ActivityContextOptions {
@@ -43,6 +42,9 @@ export interface ActivityContextOptions {
 
 const HEX2 = /^[0-9a-f]{2}$/;
 
+/** The length of a version `00` traceparent; a later version may add fields after it. */
+const TRACEPARENT_LENGTH = 55;
+
 /** What {@linkcode readTraceparent} found: a context's fields, or the reason it failed. */
 type ParseOutcome =
   | { ok: true; traceId: string; spanId: string; traceFlags: number }
@@ -61,18 +63,24 @@ function readTraceparent(text: unknown): ParseOutcome {
   if (text.includes(",")) {
     return { ok: false, reason: "it holds ',', so it is several traceparent values combined" };
   }
-  if (text.length < 55) {
-    return { ok: false, reason: `expected at least 55 characters, got ${text.length}` };
+  if (text.length < TRACEPARENT_LENGTH) {
+    return {
+      ok: false,
+      reason: `expected at least ${TRACEPARENT_LENGTH} characters, got ${text.length}`,
+    };
   }
   const version = text.slice(0, 2);
   if (!HEX2.test(version)) {
     return { ok: false, reason: `version '${printable(version)}' is not two lowercase hex digits` };
   }
   if (version === "ff") return { ok: false, reason: "version 'ff' is not allowed" };
-  if (version === "00" && text.length !== 55) {
-    return { ok: false, reason: `version '00' must be exactly 55 characters, got ${text.length}` };
+  if (version === "00" && text.length !== TRACEPARENT_LENGTH) {
+    return {
+      ok: false,
+      reason: `version '00' must be exactly ${TRACEPARENT_LENGTH} characters, got ${text.length}`,
+    };
   }
-  if (text.length > 55 && text[55] !== "-") {
+  if (text.length > TRACEPARENT_LENGTH && text[TRACEPARENT_LENGTH] !== "-") {
     return {
       ok: false,
       reason: "a longer traceparent of a later version must have '-' after the flags",
@@ -107,11 +115,6 @@ function readTraceparent(text: unknown): ParseOutcome {
     };
   }
   return { ok: true, traceId, spanId, traceFlags: parseInt(flags, 16) };
-}
-
-/** Shows a fragment of bad input in a message, with control characters escaped. */
-function printable(text: string): string {
-  return escapeControl(text.length > 40 ? text.slice(0, 40) + "..." : text);
 }
 
 /** The length this module keeps a combined `tracestate` within (what the specification asks). */
@@ -327,4 +330,55 @@ export class ActivityLink {
     this.context = context;
     this.tags = Object.freeze(toTagList(tags, "link"));
   }
+}
+
+const droppedLinkTags = new WeakMap<ActivityLink, number>();
+
+/**
+ * The link an activity keeps of a link given to it: the link itself when its tags are within
+ * the per-link limits (the common case, without a copy), else a copy with fewer or shorter
+ * tags whose dropped count {@linkcode droppedLinkTagCount} tells.
+ *
+ * @throws {TypeError} When `link` is not an `ActivityLink` whose context and tags can be read.
+ */
+export function keptLink(link: unknown, maxTags: number, maxLength: number): ActivityLink {
+  if (!(link instanceof ActivityLink)) {
+    throw new TypeError(
+      `Cannot add link: expected an ActivityLink, got ${
+        link === null ? "null" : typeof link === "object" ? "another object" : typeof link
+      }`,
+    );
+  }
+  const context: unknown = link.context;
+  const tags: unknown = link.tags;
+  if (!(context instanceof ActivityContext) || !Array.isArray(tags)) {
+    throw new TypeError(
+      "Cannot add link: its context is not an ActivityContext or its tags are not a list",
+    );
+  }
+  if (isWithinLimits(tags as TagList, maxTags, maxLength)) return link;
+  const limited = limitTags(tags as TagList, maxTags, maxLength);
+  const copy = new ActivityLink(context, limited.tags as Tags);
+  if (limited.dropped > 0) droppedLinkTags.set(copy, limited.dropped);
+  return copy;
+}
+
+/**
+ * How many tags of a link were dropped by the per-link tag limit when it was added to an
+ * activity.
+ *
+ * @param link A link from {@linkcode Activity.links}.
+ * @returns The number of tags dropped (0 for a link kept whole).
+ *
+ * @example
+ * ```ts
+ * import { ActivityContext, ActivityLink, droppedLinkTagCount } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const link = new ActivityLink(new ActivityContext("2890476acefb53b93af64a0d91939051", "16b83c1517629363"));
+ * assert.equal(droppedLinkTagCount(link), 0);
+ * ```
+ */
+export function droppedLinkTagCount(link: ActivityLink): number {
+  return droppedLinkTags.get(link) ?? 0;
 }

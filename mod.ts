@@ -36,20 +36,15 @@
 
 export {
   Activity,
-  type ActivityEvent,
-  type ActivityKind,
-  type ActivityLimits,
-  type ActivityStatusCode,
-  type AddEventOptions,
+  type ActivitySourceInfo,
+  type ActivityStopListener,
   type Clock,
-  DEFAULT_LIMITS,
-  droppedLinkTagCount,
   type StopOptions,
-  type TagList,
-  type TagPrimitive,
-  type Tags,
-  type TagValue,
 } from "./activity.ts";
+export type { ActivityKind, ActivityStatusCode } from "./kind.ts";
+export { type ActivityLimits, DEFAULT_LIMITS } from "./limits.ts";
+export type { ActivityEvent, AddEventOptions } from "./event.ts";
+export type { TagList, TagPrimitive, Tags, TagValue } from "./tags.ts";
 export {
   type ActivityCreationOptions,
   type ActivityListener,
@@ -59,7 +54,12 @@ export {
   type ListenerRegistration,
   type StartActivityOptions,
 } from "./source.ts";
-export { ActivityContext, type ActivityContextOptions, ActivityLink } from "./links.ts";
+export {
+  ActivityContext,
+  type ActivityContextOptions,
+  ActivityLink,
+  droppedLinkTagCount,
+} from "./links.ts";
 export {
   type IdGenerator,
   isValidSpanId,
@@ -75,6 +75,14 @@ export {
 export { type ContextBackend, contextBackend, ContextVariable } from "./context.ts";
 export {
   type ActivityExporter,
+  type ActivityProcessor,
+  type FlushOptions,
+  type ProcessorContext,
+  RetryableExportError,
+  type RetryableExportErrorOptions,
+  SimpleProcessor,
+} from "./processor.ts";
+export {
   ConsoleExporter,
   type ConsoleExporterOptions,
   type ConsoleFormatOptions,
@@ -98,22 +106,11 @@ export {
   type BatchProcessorOptions,
   type BatchTimers,
   DEFAULT_BATCH_OPTIONS,
-  RetryableExportError,
-  type RetryableExportErrorOptions,
 } from "./batch.ts";
-export {
-  type ActivityProcessor,
-  type EnvironmentSource,
-  type ErrorHandler,
-  type FlushOptions,
-  type LogLevel,
-  type ProcessorContext,
-  type ReportLevel,
-  Resource,
-  SimpleProcessor,
-  TracerProvider,
-  type TracerProviderOptions,
-} from "./provider.ts";
+export { Resource } from "./resource.ts";
+export { TracerProvider, type TracerProviderOptions } from "./provider.ts";
+export type { ErrorHandler, LogLevel, ReportLevel } from "./_diagnostics.ts";
+export type { EnvironmentSource } from "./_env.ts";
 export { createTracerProviderBuilder, TracerProviderBuilder } from "./builder.ts";
 export {
   deleteTraceStateMember,
@@ -146,6 +143,6 @@ export type {
   FetchFunction,
   OtlpCompression,
   OtlpExporterOptions,
-  OtlpProtocol,
   OtlpRetryOptions,
-} from "./otlp.ts";
+} from "./otlp/_config.ts";
+export type { OtlpProtocol } from "./otlp/encode.ts";

@@ -1,8 +1,10 @@
 /**
- * The contract between a tracer provider and what it hands activities to:
- * {@linkcode ActivityProcessor} (with {@linkcode ProcessorContext} and {@linkcode FlushOptions})
- * and the simplest processor, {@linkcode SimpleProcessor}, which exports each activity as soon as
- * it stops.
+ * The contracts of the pipeline: {@linkcode ActivityProcessor} (with
+ * {@linkcode ProcessorContext} and {@linkcode FlushOptions}), what a tracer provider hands
+ * activities to, and {@linkcode ActivityExporter}, what processors hand them on to (an export
+ * that may succeed if sent again fails with a {@linkcode RetryableExportError}); and the
+ * simplest processor, {@linkcode SimpleProcessor}, which exports each activity as soon as it
+ * stops.
  *
  * @example A processor of one's own
  * ```ts
@@ -20,11 +22,96 @@
  */
 
 import type { Activity } from "./activity.ts";
-import type { ActivityExporter } from "./exporter.ts";
 import { Resource } from "./resource.ts";
-import { type ErrorHandler, exporterName, ReportOnce } from "./_report.ts";
+import { type ErrorHandler, exporterName, ReportOnce } from "./_diagnostics.ts";
 import { isPromiseLike } from "./_promise.ts";
 import { settlesWithin, timeoutOption } from "./_timers.ts";
+
+/**
+ * Receives finished, recorded activities from a processor. `export` may return a promise;
+ * throwing or rejecting marks the export as failed (the processor reports it and goes on).
+ */
+export interface ActivityExporter {
+  /**
+   * Exports a batch of stopped activities.
+   *
+   * @param activities The activities, in the order they stopped.
+   * @param resource The resource of the provider they came through.
+   */
+  export(activities: readonly Activity[], resource: Resource): void | Promise<void>;
+  /**
+   * Sends whatever the exporter still holds. `options.timeoutMillis`, when given, is the time
+   * the caller will wait.
+   */
+  forceFlush?(options?: FlushOptions): void | Promise<void>;
+  /**
+   * Flushes and releases the exporter; it receives nothing afterwards. When
+   * `options.timeoutMillis` has passed, the exporter should give up what is still under way
+   * (the caller has counted it as dropped).
+   */
+  shutdown?(options?: FlushOptions): void | Promise<void>;
+  /**
+   * Called by the processor the exporter is added to, when the provider is built: the
+   * provider's resource and error handler, where the exporter's own reports should go.
+   */
+  register?(context: ProcessorContext): void;
+}
+
+/** Options of {@linkcode RetryableExportError}. */
+export interface RetryableExportErrorOptions {
+  /**
+   * Milliseconds to wait before the retry (for example from an HTTP `Retry-After` header),
+   * instead of the processor's backoff; at most 60 s is waited.
+   * @default {undefined}
+   */
+  retryAfterMillis?: number;
+  /**
+   * The underlying error.
+   * @default {undefined}
+   */
+  cause?: unknown;
+}
+
+/**
+ * The error an exporter throws (or rejects with) when a batch may succeed if sent again, such
+ * as a network error or an HTTP 429 or 503. A {@linkcode BatchProcessor} retries the same
+ * batch, up to `maxExportAttempts` attempts in all, waiting between attempts; any other error
+ * drops the batch at once. An error of another class with a property `retryable: true` counts
+ * as retryable too.
+ *
+ * @example
+ * ```ts
+ * import { RetryableExportError } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new RetryableExportError("Collector busy (HTTP 503)", { retryAfterMillis: 2000 });
+ * assert.equal(error.retryable, true);
+ * assert.equal(error.retryAfterMillis, 2000);
+ * assert.equal(error.name, "RetryableExportError");
+ * ```
+ */
+export class RetryableExportError extends Error {
+  /** `"RetryableExportError"`. */
+  override name: string = "RetryableExportError";
+  /** Always `true`: what the batch processor looks for. */
+  readonly retryable: true = true;
+  /** Milliseconds to wait before the retry, or `undefined` for the processor's backoff. */
+  readonly retryAfterMillis: number | undefined;
+
+  /**
+   * Makes the error.
+   *
+   * @param message What failed.
+   * @param options The delay before the retry, and the cause.
+   */
+  constructor(message: string, options: RetryableExportErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const after = options.retryAfterMillis;
+    this.retryAfterMillis = typeof after === "number" && after >= 0 && Number.isFinite(after)
+      ? after
+      : undefined;
+  }
+}
 
 /** What a provider gives its processors (and they their exporters) when it is built. */
 export interface ProcessorContext {
@@ -250,5 +337,19 @@ export function registerExporter(
     exporter.register?.(context);
   } catch (error) {
     reporter.report(exporter, error, `Exporter ${exporterName(exporter)}.register`);
+  }
+}
+
+/**
+ * Whether an export error asks for a retry: a {@linkcode RetryableExportError}, or any error
+ * with `retryable: true`. Never throws.
+ */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof RetryableExportError) return true;
+  try {
+    return typeof error === "object" && error !== null &&
+      (error as { retryable?: unknown }).retryable === true;
+  } catch {
+    return false; // A hostile error object: not retryable.
   }
 }

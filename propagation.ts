@@ -44,6 +44,8 @@ import {
   trimOws,
   writeField,
 } from "./_carrier.ts";
+import { printable } from "./_format.ts";
+import { TRACE_FLAG_RANDOM_TRACE_ID, TRACE_FLAG_RECORDED } from "./ids.ts";
 
 /** The name of the W3C `traceparent` header. */
 export const TRACEPARENT_HEADER = "traceparent";
@@ -58,6 +60,8 @@ export { TRACESTATE_MAX_LENGTH };
 const TRACEPARENT_MAX_INPUT = 1024;
 /** A combined `tracestate` longer than this is dropped unread (a valid one is at most 16,447 characters plus whitespace). */
 const TRACESTATE_MAX_INPUT = 32768;
+/** The trace flags version `00` defines (recorded, random trace id); others are sent as 0. */
+const VERSION_00_FLAGS = TRACE_FLAG_RECORDED | TRACE_FLAG_RANDOM_TRACE_ID;
 /** Members longer than this are the first to go when a `tracestate` must be shortened. */
 const LONG_MEMBER = 128;
 
@@ -395,18 +399,10 @@ export function inject(
   writeField(
     carrier,
     TRACEPARENT_HEADER,
-    formatTraceparent(context.traceId, context.spanId, context.traceFlags & 0x03),
+    formatTraceparent(context.traceId, context.spanId, context.traceFlags & VERSION_00_FLAGS),
     setter,
   );
   const state = sanitize(context.traceState);
   if (state !== undefined) writeField(carrier, TRACESTATE_HEADER, state, setter);
   else if (setter === undefined) removeField(carrier, TRACESTATE_HEADER);
-}
-
-function printable(text: string): string {
-  const short = text.length > 40 ? text.slice(0, 40) + "..." : text;
-  return short.replace(
-    /[^\x20-\x7e]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
 }

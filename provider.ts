@@ -21,8 +21,8 @@
  * @module
  */
 
-import type { Activity, ActivityLimits, Tags } from "./activity.ts";
-import { DEFAULT_LIMITS } from "./activity.ts";
+import type { Activity } from "./activity.ts";
+import { type ActivityLimits, checkLimits, DEFAULT_LIMITS } from "./limits.ts";
 import {
   type ActivityCreationOptions,
   type ActivityListener,
@@ -39,7 +39,7 @@ import {
 } from "./sampler.ts";
 import { Resource } from "./resource.ts";
 import type { ActivityProcessor, FlushOptions } from "./processor.ts";
-import { toTagList } from "./_tags.ts";
+import { type Tags, toTagList } from "./tags.ts";
 import {
   addDiagnosticHandler,
   type ErrorHandler,
@@ -48,34 +48,20 @@ import {
   LOG_LEVELS,
   type LogLevel,
   removeDiagnosticHandler,
-  type ReportLevel,
   ReportOnce,
   reportToStderr,
   safeReport,
-} from "./_report.ts";
-import type { EnvironmentSource } from "./_env.ts";
-import { checkTimeoutMillis, settlesWithin, timeoutOption, unrefTimer } from "./_timers.ts";
+} from "./_diagnostics.ts";
+import { checkTimeoutMillis, settlesWithin, timeoutOption } from "./_timers.ts";
 import { offProgramExit, onProgramExit } from "./_exit.ts";
-
-// The contracts and the resource live in files of their own; they are re-exported here, where
-// the provider's users have always found them.
-export { Resource } from "./resource.ts";
-export {
-  type ActivityProcessor,
-  type FlushOptions,
-  type ProcessorContext,
-  SimpleProcessor,
-} from "./processor.ts";
-export type { EnvironmentSource, ErrorHandler, LogLevel, ReportLevel };
+import { notifyEach } from "./_notify.ts";
+import { SourceCheck } from "./_source_check.ts";
 
 /** The default of {@linkcode TracerProviderOptions.flushTimeoutMillis}, OpenTelemetry's 30 s. */
 export const DEFAULT_FLUSH_TIMEOUT = 30_000;
 
 /** How much longer than its processors the provider waits before it stops waiting for them. */
 const FLUSH_GRACE = 100;
-
-/** How long after it is built a provider in debug mode checks that a source matched. */
-const SOURCE_CHECK_DELAY = 5_000;
 
 /** Options of the {@linkcode TracerProvider} constructor (what the builder collects). */
 export interface TracerProviderOptions {
@@ -135,31 +121,6 @@ function wildcardPattern(names: readonly string[]): RegExp | undefined {
   return new RegExp(`^(?:${alternatives.join("|")})$`, "i");
 }
 
-/** Checks the limits given to a provider or builder. */
-export function checkLimits(limits: Partial<ActivityLimits>): Partial<ActivityLimits> {
-  if (typeof limits !== "object" || limits === null) {
-    throw new TypeError("Cannot set limits: expected an object");
-  }
-  for (const key of Object.keys(limits)) {
-    if (!(key in DEFAULT_LIMITS)) throw new TypeError(`Cannot set limits: unknown limit '${key}'`);
-    const value = (limits as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    if (typeof value !== "number") {
-      throw new TypeError(`Cannot set limits: ${key} must be a number, got ${typeof value}`);
-    }
-    if (
-      !(value === Infinity || (Number.isInteger(value) && value >= 0))
-    ) {
-      throw new RangeError(
-        `Cannot set limits: ${key} must be a non-negative integer or Infinity, got ${
-          String(value)
-        }`,
-      );
-    }
-  }
-  return limits;
-}
-
 /**
  * Listens to the chosen sources, samples their activities, and passes the recorded ones to its
  * processors. Make one with {@linkcode createTracerProviderBuilder}; end it with
@@ -191,16 +152,8 @@ export class TracerProvider {
   readonly #exitHooks = { beforeExit: () => this.#beforeExit(), exit: () => this.#exit() };
   #shutdown: Promise<void> | undefined;
   #ended = false;
-  // Debug mode only: whether a source matched, and the names of some that did not.
-  #sourceCheck:
-    | {
-      timer: unknown;
-      matched: boolean;
-      seen: string[];
-      earlier: number;
-      names: readonly string[];
-    }
-    | undefined;
+  // Debug mode only: says when no source matched.
+  #sourceCheck: SourceCheck | undefined;
 
   /**
    * Makes a provider and starts listening.
@@ -209,53 +162,14 @@ export class TracerProvider {
    * @throws {TypeError} When an option has the wrong shape.
    */
   constructor(options: TracerProviderOptions = {}) {
-    const sources = options.sources ?? [];
-    for (const name of sources) {
-      if (typeof name !== "string" || name === "") {
-        throw new TypeError("Cannot build TracerProvider: source names must be non-empty strings");
-      }
-    }
-    const processors = options.processors ?? [];
-    for (const processor of processors) {
-      if (
-        typeof processor !== "object" || processor === null || typeof processor.onEnd !== "function"
-      ) {
-        throw new TypeError(
-          "Cannot build TracerProvider: a processor must have an onEnd() function",
-        );
-      }
-    }
-    const sampler = options.sampler ?? new ParentBasedSampler(new AlwaysOnSampler());
-    if (
-      typeof sampler !== "object" || sampler === null || typeof sampler.shouldSample !== "function"
-    ) {
-      throw new TypeError(
-        "Cannot build TracerProvider: the sampler must have a shouldSample() function",
-      );
-    }
-    const resource = options.resource ?? Resource.empty;
-    if (!(resource instanceof Resource)) {
-      throw new TypeError("Cannot build TracerProvider: resource must be a Resource");
-    }
-    const given = options.onError ?? reportToStderr;
-    if (typeof given !== "function") {
-      throw new TypeError("Cannot build TracerProvider: onError must be a function");
-    }
-    const logLevel = options.logLevel ?? "info";
-    if (!LOG_LEVELS.includes(logLevel)) {
-      throw new TypeError(
-        `Cannot build TracerProvider: logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${
-          String(logLevel)
-        }`,
-      );
-    }
+    const { sources, processors, sampler, resource, given, logLevel } = checkOptions(options);
     this.#flushTimeout = options.flushTimeoutMillis === undefined
       ? DEFAULT_FLUSH_TIMEOUT
       : checkTimeoutMillis(options.flushTimeoutMillis, "Cannot build TracerProvider");
     const onError = filterReports(given, logLevel);
     const limits = options.limits === undefined ? undefined : checkLimits(options.limits);
     this.#pattern = wildcardPattern(sources);
-    this.#processors = Object.freeze([...processors]);
+    this.#processors = processors;
     this.#sampler = sampler;
     this.#resource = resource;
     this.#onError = onError;
@@ -267,7 +181,7 @@ export class TracerProvider {
         this.#reporter.report(processor, error, "ActivityProcessor.register");
       }
     }
-    if (logLevel === "debug") this.#startSourceCheck(sources);
+    if (logLevel === "debug") this.#sourceCheck = new SourceCheck(sources, onError);
     const listener: ActivityListener = {
       shouldListenTo: (source) => this.#listensTo(source),
       sample: (creation) => this.#sample(creation),
@@ -283,76 +197,8 @@ export class TracerProvider {
 
   #listensTo(source: ActivitySource): boolean {
     const listens = this.#pattern?.test(source.name) ?? false;
-    const check = this.#sourceCheck;
-    if (check !== undefined) {
-      if (listens) check.matched = true;
-      else {
-        // The last ten names are kept: those of the program's latest sources.
-        if (check.seen.push(source.name) > 10) {
-          check.seen.shift();
-          check.earlier++;
-        }
-      }
-    }
+    this.#sourceCheck?.saw(source.name, listens);
     return listens;
-  }
-
-  /** Debug mode: says when the provider listens to nothing, at once or after a few seconds. */
-  #startSourceCheck(sources: readonly string[]): void {
-    if (sources.length === 0) {
-      safeReport(
-        this.#onError,
-        new Error(
-          "The provider listens to no source, so it records nothing: add sources with addSource(name)",
-        ),
-        "TracerProvider",
-        "debug",
-      );
-      return;
-    }
-    const check = {
-      timer: undefined as unknown,
-      matched: false,
-      seen: [] as string[],
-      earlier: 0,
-      names: sources,
-    };
-    this.#sourceCheck = check;
-    try {
-      check.timer = globalThis.setTimeout(() => this.#endSourceCheck(false), SOURCE_CHECK_DELAY);
-      unrefTimer(check.timer);
-    } catch {
-      // Without a timer, the check runs at shutdown only.
-    }
-  }
-
-  #endSourceCheck(atShutdown: boolean): void {
-    const check = this.#sourceCheck;
-    if (check === undefined) return;
-    this.#sourceCheck = undefined;
-    try {
-      globalThis.clearTimeout(check.timer as number);
-    } catch {
-      // Already fired.
-    }
-    if (check.matched) return;
-    const patterns = check.names.map((n) => JSON.stringify(n)).join(", ");
-    safeReport(
-      this.#onError,
-      new Error(
-        `No source matched the provider's sources (${patterns}) ${
-          atShutdown ? "before it was shut down" : `in its first ${SOURCE_CHECK_DELAY / 1000} s`
-        }, so it has recorded nothing; sources seen: ${
-          check.seen.length === 0
-            ? "none"
-            : `${check.earlier > 0 ? `${check.earlier} others, then ` : ""}${
-              check.seen.map((n) => JSON.stringify(n)).join(", ")
-            }`
-        }`,
-      ),
-      "TracerProvider",
-      "debug",
-    );
   }
 
   /** The provider's resource. */
@@ -404,31 +250,20 @@ export class TracerProvider {
 
   #started(activity: Activity): void {
     if (!activity.isAllDataRequested) return;
-    const processors = this.#processors;
-    for (let i = 0; i < processors.length; i++) {
-      const processor = processors[i]!;
-      if (processor.onStart === undefined) continue;
-      try {
-        processor.onStart(activity);
-      } catch (error) {
-        this.#reporter.report(processor, error, "ActivityProcessor.onStart");
-      }
-    }
+    notifyEach(
+      this.#processors,
+      callOnStart,
+      activity,
+      this.#reporter,
+      "ActivityProcessor.onStart",
+    );
   }
 
   #stopped(activity: Activity): void {
     // Also after shutdown: a processor counts what it can no longer export (an activity that
     // was running when the provider shut down), rather than it being lost unseen.
     if (!activity.isAllDataRequested) return;
-    const processors = this.#processors;
-    for (let i = 0; i < processors.length; i++) {
-      const processor = processors[i]!;
-      try {
-        processor.onEnd(activity);
-      } catch (error) {
-        this.#reporter.report(processor, error, "ActivityProcessor.onEnd");
-      }
-    }
+    notifyEach(this.#processors, callOnEnd, activity, this.#reporter, "ActivityProcessor.onEnd");
   }
 
   /**
@@ -489,7 +324,7 @@ export class TracerProvider {
     if (this.#shutdown !== undefined) return this.#shutdown;
     const timeout = timeoutOption(options, this.#flushTimeout, "Cannot shut down TracerProvider");
     this.#registration.remove();
-    this.#endSourceCheck(true);
+    this.#sourceCheck?.end(true);
     const done = this.#each("shutdown", timeout).then(() => {
       this.#ended = true;
       offProgramExit(this.#exitHooks);
@@ -583,4 +418,66 @@ export class TracerProvider {
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
   }
+}
+
+function callOnStart(processor: ActivityProcessor, activity: Activity): void {
+  processor.onStart?.(activity);
+}
+
+function callOnEnd(processor: ActivityProcessor, activity: Activity): void {
+  processor.onEnd(activity);
+}
+
+/**
+ * Checks the options of a provider and fills in the defaults.
+ *
+ * @throws {TypeError} When an option has the wrong shape.
+ */
+function checkOptions(options: TracerProviderOptions): {
+  sources: readonly string[];
+  processors: readonly ActivityProcessor[];
+  sampler: Sampler;
+  resource: Resource;
+  given: ErrorHandler;
+  logLevel: LogLevel;
+} {
+  const sources = options.sources ?? [];
+  for (const name of sources) {
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError("Cannot build TracerProvider: source names must be non-empty strings");
+    }
+  }
+  const processors = Object.freeze([...(options.processors ?? [])]);
+  for (const processor of processors) {
+    if (
+      typeof processor !== "object" || processor === null || typeof processor.onEnd !== "function"
+    ) {
+      throw new TypeError("Cannot build TracerProvider: a processor must have an onEnd() function");
+    }
+  }
+  const sampler = options.sampler ?? new ParentBasedSampler(new AlwaysOnSampler());
+  if (
+    typeof sampler !== "object" || sampler === null || typeof sampler.shouldSample !== "function"
+  ) {
+    throw new TypeError(
+      "Cannot build TracerProvider: the sampler must have a shouldSample() function",
+    );
+  }
+  const resource = options.resource ?? Resource.empty;
+  if (!(resource instanceof Resource)) {
+    throw new TypeError("Cannot build TracerProvider: resource must be a Resource");
+  }
+  const given = options.onError ?? reportToStderr;
+  if (typeof given !== "function") {
+    throw new TypeError("Cannot build TracerProvider: onError must be a function");
+  }
+  const logLevel = options.logLevel ?? "info";
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new TypeError(
+      `Cannot build TracerProvider: logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${
+        String(logLevel)
+      }`,
+    );
+  }
+  return { sources, processors, sampler, resource, given, logLevel };
 }

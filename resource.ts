@@ -14,8 +14,7 @@
  * @module
  */
 
-import type { TagList, Tags } from "./activity.ts";
-import { toTagList } from "./_tags.ts";
+import { type TagList, type Tags, toTagList } from "./tags.ts";
 
 /**
  * What produced the telemetry: attributes such as `service.name`, printed at the end of each

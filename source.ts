@@ -23,36 +23,35 @@
 
 import {
   Activity,
-  type ActivityKind,
-  type ActivityLimits,
+  type ActivitySourceInfo,
+  type ActivityStopListener,
   createActivity,
-  DEFAULT_LIMITS,
-  isActivityObject,
-  type TagList,
-  type Tags,
 } from "./activity.ts";
-import { ActivityContext, type ActivityLink, cleanTraceState } from "./links.ts";
+import type { ActivityContext, ActivityLink } from "./links.ts";
 import {
+  checkedIdGenerator,
   type IdGenerator,
-  isValidSpanId,
-  isValidTraceId,
   randomIdGenerator,
   TRACE_FLAG_RANDOM_TRACE_ID,
   TRACE_FLAG_RECORDED,
 } from "./ids.ts";
-import {
-  type Clock,
-  DEFAULT_TIME_BASE,
-  nowTicks,
-  type TimeBase,
-  timeBase,
-  toTicks,
-} from "./_time.ts";
-import { toTagList } from "./_tags.ts";
-import { ReportOnce } from "./_report.ts";
+import type { ActivityKind } from "./kind.ts";
+import { type ActivityLimits, DEFAULT_LIMITS, mergeLimits } from "./limits.ts";
+import { type TagList, type Tags, toTagList } from "./tags.ts";
+import { type Clock, nowTicks, type TimeBase, timeBaseOf } from "./_time.ts";
+import { ReportOnce, reportToLiveHandlers, reportUnusable } from "./_diagnostics.ts";
 import { safeString } from "./_format.ts";
 import { isPromiseLike } from "./_promise.ts";
-import { reportUnusable } from "./_input.ts";
+import { notifyEach } from "./_notify.ts";
+import {
+  failActivity,
+  NO_OPTIONS,
+  NO_TAGS,
+  readStartOptions,
+  samplerTraceState,
+  type StartOptions,
+  withSamplingTags,
+} from "./_start.ts";
 
 /**
  * A listener's answer for an activity about to start, as in .NET:
@@ -71,6 +70,8 @@ const RANK: Record<ActivitySamplingResult, number> = {
   allData: 2,
   allDataAndRecorded: 3,
 };
+const ALL_DATA = RANK.allData;
+const ALL_DATA_AND_RECORDED = RANK.allDataAndRecorded;
 
 /**
  * What a listener's `sample` sees of an activity about to start. A sampler may add tags
@@ -101,7 +102,7 @@ export interface ActivityCreationOptions {
  * Hears about activities, as .NET's `ActivityListener`. Register one with
  * {@linkcode ActivitySource.addActivityListener}. A tracer provider is such a listener.
  */
-export interface ActivityListener {
+export interface ActivityListener extends ActivityStopListener {
   /**
    * Whether to listen to a source. When absent, the listener listens to every source.
    */
@@ -193,16 +194,11 @@ export interface StartActivityOptions {
   startTime?: Date | number;
 }
 
-const KINDS = new Set<string>(["internal", "server", "client", "producer", "consumer"]);
-const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
-// Start tags when none are given: shared, never written (an activity keeps only a list with tags).
-const NO_TAGS = Object.freeze([]) as unknown as [string, unknown][];
-
 const START = "ActivitySource.startActivity()";
 
 const allListeners: ActivityListener[] = [];
 const allSources = new Set<ActivitySource>();
-const reporter = new ReportOnce();
+const reporter = new ReportOnce(reportToLiveHandlers);
 
 /**
  * Where activities start, as .NET's `ActivitySource`: one per library or component, named so
@@ -217,7 +213,7 @@ const reporter = new ReportOnce();
  * assert.equal(source.startActivity("Nobody listens"), undefined);
  * ```
  */
-export class ActivitySource {
+export class ActivitySource implements ActivitySourceInfo {
   /** The source's name. */
   readonly name: string;
   /** The source's version, or `undefined`. */
@@ -253,28 +249,16 @@ export class ActivitySource {
     if (opts.version !== undefined && typeof opts.version !== "string") {
       throw new TypeError("Cannot make ActivitySource: version must be a string");
     }
-    const clock = opts.clock;
-    if (
-      clock !== undefined && (typeof clock.now !== "function" || !Number.isFinite(clock.timeOrigin))
-    ) {
-      throw new TypeError(
-        "Cannot make ActivitySource: clock must have a finite timeOrigin and a now() function",
-      );
-    }
+    const time = timeBaseOf(opts.clock, "Cannot make ActivitySource");
     const ids = opts.idGenerator;
-    if (
-      ids !== undefined &&
-      (typeof ids.newTraceId !== "function" || typeof ids.newSpanId !== "function")
-    ) {
-      throw new TypeError(
-        "Cannot make ActivitySource: idGenerator must have newTraceId() and newSpanId()",
-      );
-    }
+    this.#ids = ids === undefined
+      ? randomIdGenerator
+      : checkedIdGenerator(ids, "Cannot make ActivitySource", (error) =>
+        reporter.report(ids, error, "ActivitySource idGenerator"));
     this.name = name;
     this.version = opts.version === "" ? undefined : opts.version;
     this.tags = Object.freeze(toTagList(opts.tags, "source"));
-    this.#time = clock ? timeBase(clock) : DEFAULT_TIME_BASE;
-    this.#ids = ids === undefined ? randomIdGenerator : checkedIds(ids);
+    this.#time = time;
     allSources.add(this);
     for (const listener of allListeners) this.#consider(listener);
   }
@@ -346,7 +330,7 @@ export class ActivitySource {
   #setListeners(listeners: readonly ActivityListener[]): void {
     this.#listeners = Object.freeze(listeners);
     this.#samples = listeners.some((l) => l.sample !== undefined);
-    this.#limits = mergeLimits(listeners);
+    this.#limits = mergeLimits(listeners.map((listener) => listener.limits));
   }
 
   /**
@@ -387,244 +371,96 @@ export class ActivitySource {
     return listeners.length === 0 ? undefined : this.#start(listeners, name, options);
   }
 
+  /**
+   * Reads the options and resolves the parent: the trace the activity joins (the parent's, or
+   * a new one). Then samples.
+   */
   #start(
     listeners: readonly ActivityListener[],
     name: string,
     options: StartActivityOptions | undefined,
   ): Activity | undefined {
     if (typeof name !== "string") name = safeString(name);
-
-    let kind: ActivityKind = "internal";
-    let parentActivity: Activity | undefined;
-    let parentContext: ActivityContext | undefined;
-    let links: readonly ActivityLink[] = EMPTY_LINKS;
-    let droppedLinks = 0;
-    let tags: [string, unknown][] = NO_TAGS;
-    let startTicks: number | undefined;
-    if (options !== undefined && options !== null) {
-      // Each option is read once, inside a guard: one that cannot be read counts as not given.
-      // The reads are written out: through a helper taking the name they would be megamorphic.
-      let givenKind: StartActivityOptions["kind"];
-      try {
-        givenKind = options.kind;
-      } catch (error) {
-        reportUnusable(`${START} option kind`, error);
-      }
-      if (givenKind !== undefined) {
-        kind = KINDS.has(givenKind) ? givenKind : this.#kindOf(givenKind);
-      }
-      let parent: StartActivityOptions["parent"];
-      try {
-        parent = options.parent;
-      } catch (error) {
-        reportUnusable(`${START} option parent`, error);
-      }
-      if (parent === undefined || parent === null) {
-        let root: boolean | undefined;
-        try {
-          root = options.root;
-        } catch (error) {
-          reportUnusable(`${START} option root`, error);
-        }
-        if (root !== true) parentActivity = Activity.current;
-      } else if (isActivityObject(parent)) {
-        parentActivity = parent;
-      } else {
-        parentContext = this.#parentContext(parent);
-      }
-      let givenLinks: StartActivityOptions["links"];
-      try {
-        givenLinks = options.links;
-      } catch (error) {
-        reportUnusable(`${START} option links`, error);
-      }
-      if (givenLinks !== undefined) {
-        const limit = this.#limits.linkCount;
-        try {
-          if (!Array.isArray(givenLinks)) {
-            throw new TypeError(`Cannot read links: expected an array, got ${typeof givenLinks}`);
-          }
-          links = givenLinks;
-          // Samplers and the activity see the links within the limit; the rest is counted.
-          if (links.length > limit) {
-            droppedLinks = links.length - limit;
-            links = links.slice(0, limit);
-          }
-        } catch (error) {
-          links = EMPTY_LINKS;
-          reportUnusable("ActivitySource.startActivity() option links", error);
-        }
-      }
-      let givenTags: StartActivityOptions["tags"];
-      try {
-        givenTags = options.tags;
-      } catch (error) {
-        reportUnusable(`${START} option tags`, error);
-      }
-      if (givenTags !== undefined) {
-        try {
-          tags = toTagList(givenTags, "start");
-        } catch (error) {
-          reporter.report(this, error, `ActivitySource.startActivity("${name}") tags`);
-        }
-      }
-      let startTime: StartActivityOptions["startTime"];
-      try {
-        startTime = options.startTime;
-      } catch (error) {
-        reportUnusable(`${START} option startTime`, error);
-      }
-      if (startTime !== undefined) startTicks = toTicks(this.#time, startTime);
-    } else {
-      parentActivity = Activity.current;
-    }
-
+    const given = options === undefined || options === null
+      ? NO_OPTIONS
+      : readStartOptions(options, this.#time, this.#limits.linkCount, this, name);
+    const parent = given.useCurrent ? Activity.current : given.parentActivity;
+    const remote = given.parentContext;
     let traceId: string;
-    let parentSpanId: string | undefined;
     let parentFlags: number;
     let traceState: string | undefined;
-    if (parentActivity !== undefined) {
-      traceId = parentActivity.traceId;
-      parentSpanId = parentActivity.spanId;
-      parentFlags = parentActivity.traceFlags;
-      traceState = parentActivity.traceState;
-    } else if (parentContext !== undefined) {
-      traceId = parentContext.traceId;
-      parentSpanId = parentContext.spanId;
-      parentFlags = parentContext.traceFlags;
-      traceState = parentContext.traceState;
+    if (parent !== undefined) {
+      traceId = parent.traceId;
+      parentFlags = parent.traceFlags;
+      traceState = parent.traceState;
+    } else if (remote !== undefined) {
+      traceId = remote.traceId;
+      parentFlags = remote.traceFlags;
+      traceState = remote.traceState;
     } else {
       traceId = this.#ids.newTraceId();
       parentFlags = TRACE_FLAG_RANDOM_TRACE_ID;
     }
-
     // Listeners without sample() answer "none": nothing to start.
     if (!this.#samples) return undefined;
+    return this.#sample(listeners, name, given, parent, traceId, parentFlags, traceState);
+  }
+
+  /**
+   * Asks the listeners what to do with the activity (the highest answer wins) and creates it
+   * with what samplers added (tags, a trace state), or returns `undefined` when every listener
+   * answers "none".
+   */
+  #sample(
+    listeners: readonly ActivityListener[],
+    name: string,
+    given: StartOptions,
+    parent: Activity | undefined,
+    traceId: string,
+    parentFlags: number,
+    traceState: string | undefined,
+  ): Activity | undefined {
+    const remote = given.parentContext;
     const creation: ActivityCreationOptions = {
       source: this,
       name,
-      kind,
-      parent: parentActivity !== undefined ? parentActivity.context : parentContext,
+      kind: given.kind,
+      parent: parent !== undefined ? parent.context : remote,
       traceId,
-      tags,
-      links,
+      tags: given.tags,
+      links: given.links,
       samplingTags: [],
       traceState,
     };
-    let result = 0;
-    for (let i = 0; i < listeners.length; i++) {
-      const listener = listeners[i]!;
-      if (listener.sample === undefined) continue;
-      let answer: ActivitySamplingResult;
-      try {
-        answer = listener.sample(creation);
-      } catch (error) {
-        reporter.report(listener, error, "ActivityListener.sample");
-        continue;
-      }
-      const rank = RANK[answer];
-      if (rank > result) result = rank;
-    }
+    const result = highestAnswer(listeners, creation);
     if (result === 0) return undefined;
-    const samplingTags = creation.samplingTags;
     // The parent's trace state is clean already; only one a sampler set needs cleaning.
-    if (creation.traceState !== traceState) {
-      traceState = typeof creation.traceState === "string"
-        ? cleanTraceState(creation.traceState)
-        : undefined;
-    }
-    if (samplingTags.length > 0) {
-      const added = checkedPairs(samplingTags);
-      tags = tags === NO_TAGS ? added : [...tags, ...added];
-    }
-
-    const flags = (parentFlags & TRACE_FLAG_RANDOM_TRACE_ID) |
-      (result === 3 ? TRACE_FLAG_RECORDED : 0);
+    if (creation.traceState !== traceState) traceState = samplerTraceState(creation.traceState);
+    const tags = withSamplingTags(given.tags, creation.samplingTags);
+    const allData = result >= ALL_DATA;
     const activity = createActivity({
       source: this,
       name,
-      kind,
+      kind: given.kind,
       traceId,
       spanId: this.#ids.newSpanId(),
-      parentSpanId,
-      parent: parentActivity,
-      hasRemoteParent: parentContext !== undefined && parentContext.isRemote,
-      traceFlags: flags,
+      parentSpanId: parent !== undefined ? parent.spanId : remote?.spanId,
+      parent,
+      hasRemoteParent: remote !== undefined && remote.isRemote,
+      traceFlags: (parentFlags & TRACE_FLAG_RANDOM_TRACE_ID) |
+        (result === ALL_DATA_AND_RECORDED ? TRACE_FLAG_RECORDED : 0),
       traceState,
-      allData: result >= 2,
-      tags: result >= 2 ? tags : NO_TAGS,
-      links: result >= 2 ? links : undefined,
-      droppedLinks: result >= 2 ? droppedLinks : 0,
-      startTicks: startTicks ?? nowTicks(this.#time),
+      allData,
+      tags: allData ? tags : NO_TAGS,
+      links: allData ? given.links : undefined,
+      droppedLinks: allData ? given.droppedLinks : 0,
+      startTicks: given.startTicks ?? nowTicks(this.#time),
       time: this.#time,
       limits: this.#limits,
       listeners,
     });
-    for (let i = 0; i < listeners.length; i++) {
-      const listener = listeners[i]!;
-      if (listener.activityStarted === undefined) continue;
-      try {
-        listener.activityStarted(activity);
-      } catch (error) {
-        reporter.report(listener, error, "ActivityListener.activityStarted");
-      }
-    }
+    notifyEach(listeners, callStarted, activity, reporter, "ActivityListener.activityStarted");
     return activity;
-  }
-
-  /** The kind of a kind given in another case, else `"internal"` (reported once). */
-  #kindOf(kind: unknown): ActivityKind {
-    const lower = typeof kind === "string" ? kind.toLowerCase() : undefined;
-    if (lower !== undefined && KINDS.has(lower)) return lower as ActivityKind;
-    reportUnusable(
-      "ActivitySource.startActivity() option kind",
-      new TypeError(
-        `Cannot use kind ${
-          typeof kind === "string" ? JSON.stringify(kind.slice(0, 40)) : typeof kind
-        }: expected one of internal, server, client, producer, consumer; "internal" is used`,
-      ),
-    );
-    return "internal";
-  }
-
-  /**
-   * The context of a parent given as a context or a traceparent string; `undefined` (a new
-   * trace) for anything else, reported once.
-   */
-  #parentContext(parent: unknown): ActivityContext | undefined {
-    let problem: string;
-    try {
-      if (typeof parent === "string") {
-        // parse, not tryParse: its message says what is wrong with the text.
-        return ActivityContext.parse(parent);
-      }
-      if (parent instanceof ActivityContext) {
-        // A context made by the constructor is frozen and checked; anything else made to look
-        // like one is copied through the constructor, which checks it, so that children never
-        // get bad ids.
-        if (
-          Object.isFrozen(parent) && isValidTraceId(parent.traceId) && isValidSpanId(parent.spanId)
-        ) {
-          return parent;
-        }
-        return new ActivityContext(parent.traceId, parent.spanId, {
-          traceFlags: parent.traceFlags,
-          traceState: parent.traceState,
-          isRemote: parent.isRemote,
-        });
-      }
-      problem =
-        `Cannot use parent: expected an Activity, an ActivityContext or a traceparent string, got ${
-          typeof parent === "object" ? "another object" : typeof parent
-        }`;
-    } catch (error) {
-      problem = messageOf(error);
-    }
-    reportUnusable(
-      "ActivitySource.startActivity() option parent",
-      new TypeError(`${problem}; the activity starts a new trace`),
-    );
-    return undefined;
   }
 
   /**
@@ -692,7 +528,7 @@ export class ActivitySource {
       try {
         result = fn(activity);
       } catch (error) {
-        fail(activity, error);
+        failActivity(activity, error);
         throw error;
       }
       if (isPromiseLike(result)) {
@@ -711,7 +547,7 @@ export class ActivitySource {
             return value;
           },
           (error: unknown) => {
-            fail(activity, error);
+            failActivity(activity, error);
             throw error;
           },
         ) as R;
@@ -728,96 +564,28 @@ export class ActivitySource {
   }
 }
 
-/**
- * Wraps a caller's id generator: an id it gets wrong (or a throw) is replaced by a random one
- * and reported once, so that no activity carries an id that a context or a child rejects.
- */
-function checkedIds(ids: IdGenerator): IdGenerator {
-  const replace = (error: unknown, random: () => string): string => {
-    reporter.report(ids, error, "ActivitySource idGenerator");
-    return random();
-  };
-  return {
-    newTraceId(): string {
-      let id: unknown;
-      try {
-        id = ids.newTraceId();
-      } catch (error) {
-        return replace(error, randomIdGenerator.newTraceId);
-      }
-      if (isValidTraceId(id)) return id;
-      return replace(
-        new TypeError(
-          `Cannot use trace id ${safeString(id)}: not 32 lowercase hex digits, not all zeros`,
-        ),
-        randomIdGenerator.newTraceId,
-      );
-    },
-    newSpanId(): string {
-      let id: unknown;
-      try {
-        id = ids.newSpanId();
-      } catch (error) {
-        return replace(error, randomIdGenerator.newSpanId);
-      }
-      if (isValidSpanId(id)) return id;
-      return replace(
-        new TypeError(
-          `Cannot use span id ${safeString(id)}: not 16 lowercase hex digits, not all zeros`,
-        ),
-        randomIdGenerator.newSpanId,
-      );
-    },
-  };
-}
-
-/** The `[key, value]` pairs of a list a sampler wrote to, skipping anything else. */
-function checkedPairs(list: readonly unknown[]): [string, unknown][] {
-  const out: [string, unknown][] = [];
-  try {
-    for (let i = 0; i < list.length; i++) {
-      const pair = list[i];
-      if (Array.isArray(pair) && typeof pair[0] === "string") out.push([pair[0], pair[1]]);
+/** The highest rank of the listeners' answers; a listener that throws answers "none". */
+function highestAnswer(
+  listeners: readonly ActivityListener[],
+  creation: ActivityCreationOptions,
+): number {
+  let result = 0;
+  for (let i = 0; i < listeners.length; i++) {
+    const listener = listeners[i]!;
+    if (listener.sample === undefined) continue;
+    let answer: ActivitySamplingResult;
+    try {
+      answer = listener.sample(creation);
+    } catch (error) {
+      reporter.report(listener, error, "ActivityListener.sample");
+      continue;
     }
-  } catch (error) {
-    reportUnusable("ActivityCreationOptions.samplingTags", error);
+    const rank = RANK[answer];
+    if (rank > result) result = rank;
   }
-  return out;
+  return result;
 }
 
-/** The message of an error, never throwing. */
-function messageOf(error: unknown): string {
-  try {
-    return error instanceof Error ? error.message : safeString(error);
-  } catch {
-    return "[unreadable error]";
-  }
-}
-
-function fail(activity: Activity, error: unknown): void {
-  activity.recordException(error);
-  let description: string | undefined;
-  try {
-    description = error instanceof Error ? error.message : safeString(error);
-  } catch {
-    // A hostile error object: the status is set without a description.
-  }
-  activity.setStatus("error", description);
-  activity.stop();
-}
-
-/** The most generous of the listeners' limits, a limit a listener leaves out being the default. */
-function mergeLimits(listeners: readonly ActivityListener[]): ActivityLimits {
-  let merged: { -readonly [K in keyof ActivityLimits]: number } | undefined;
-  for (const listener of listeners) {
-    const limits = listener.limits;
-    if (limits === undefined) continue;
-    const first = merged === undefined;
-    merged ??= { ...DEFAULT_LIMITS };
-    for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ActivityLimits)[]) {
-      const value = limits[key] ?? DEFAULT_LIMITS[key];
-      merged[key] = first ? value : Math.max(merged[key], value);
-    }
-  }
-  return merged === undefined ? DEFAULT_LIMITS : Object.freeze(merged);
+function callStarted(listener: ActivityListener, activity: Activity): void {
+  listener.activityStarted?.(activity);
 }

@@ -15,7 +15,7 @@
 // and it exits (status 1) within the export timeout.
 
 import { Activity, ActivityLink, ActivitySource, createTracerProviderBuilder } from "../mod.ts";
-import { OtlpExporter } from "../otlp.ts";
+import { OtlpExporter } from "../otlp/mod.ts";
 
 const source = new ActivitySource("MyCompany.MyApplication", "1.0.0");
 

@@ -7,7 +7,7 @@
 // `<temp dir>/activity-report.html`, and prints where it went.
 
 import { Activity, ActivityLink, ActivitySource, createTracerProviderBuilder } from "../mod.ts";
-import { LinkGraph, renderHtmlReport, TreeExporter } from "../graph.ts";
+import { LinkGraph, renderHtmlReport, TreeExporter } from "../graph/mod.ts";
 
 const source = new ActivitySource("MyCompany.MyApplication");
 const graph = new LinkGraph();

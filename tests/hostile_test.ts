@@ -15,8 +15,8 @@ import {
   InMemoryExporter,
   Resource,
 } from "../mod.ts";
-import { encodeOtlpTraces } from "../otlp.ts";
-import { MAX_TAG_ENTRIES } from "../_tags.ts";
+import { encodeOtlpTraces } from "../otlp/mod.ts";
+import { MAX_TAG_ENTRIES } from "../tags.ts";
 
 function revoked(): object {
   const { proxy, revoke } = Proxy.revocable({}, {});

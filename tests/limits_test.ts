@@ -17,7 +17,7 @@ import {
   type TracerProvider,
 } from "../mod.ts";
 import { mock } from "node:test";
-import { encodeOtlpTraces } from "../otlp.ts";
+import { encodeOtlpTraces } from "../otlp/mod.ts";
 
 let counter = 0;
 

@@ -3,7 +3,7 @@
 // --allow-net=127.0.0.1 for the receiver); `deno task test:run` runs it.
 
 import assert from "node:assert/strict";
-import { decodeProtobuf, NO_NET, startReceiver } from "./_otlp_helpers.ts";
+import { decodeProtobuf, NO_NET, startReceiver } from "./otlp/_helpers.ts";
 
 const RUN = (await Deno.permissions.query({ name: "run", command: "deno" })).state === "granted";
 const NODE = (await Deno.permissions.query({ name: "run", command: "node" })).state === "granted" &&

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { ActivitySource, createTracerProviderBuilder, InMemoryExporter } from "../mod.ts";
-import { encodeOtlpTraces } from "../otlp.ts";
+import { encodeOtlpTraces } from "../otlp/mod.ts";
 import { countSpans } from "../bench/service/receiver.ts";
 import { parseWrk } from "../bench/service/run.ts";
 import { categorize, type Frame } from "../bench/service/profile.ts";
@@ -110,9 +110,13 @@ Deno.test("categorize() counts a helper and the runtime for the module code that
 });
 
 Deno.test("categorize() tells encoding from fetch inside the OTLP exporter", () => {
-  const send = frame("#send", "otlp.ts");
+  const send = frame("#send", "otlp/exporter.ts");
   assert.equal(
-    categorize([frame("hex", "_protobuf.ts"), frame("writeSpan", "otlp.ts"), send]),
+    categorize([
+      frame("hex", "otlp/_protobuf.ts"),
+      frame("writeSpan", "otlp/_encode_proto.ts"),
+      send,
+    ]),
     "encoding (OTLP)",
   );
   assert.equal(

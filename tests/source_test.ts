@@ -769,3 +769,36 @@ Deno.test("ActivitySource.startActiveActivity() stops the activity when a promis
   assert.equal(inside?.isStopped, true);
   assert.equal(inside?.status, "error");
 });
+
+Deno.test("ActivitySource.startActivity() goes on when a listener's activityStarted or activityStopped cannot be read", () => {
+  const errors = mock.method(console, "error", () => {});
+  try {
+    const name = uniqueName();
+    const stopped: string[] = [];
+    const hostile = {
+      shouldListenTo: (s: ActivitySource) => s.name === name,
+      sample: () => "allDataAndRecorded" as const,
+      get activityStarted(): never {
+        throw new Error("started unreadable");
+      },
+      get activityStopped(): never {
+        throw new Error("stopped unreadable");
+      },
+    };
+    using _hostile = ActivitySource.addActivityListener(hostile);
+    using _other = ActivitySource.addActivityListener({
+      shouldListenTo: (s) => s.name === name,
+      activityStopped: (a) => stopped.push(a.displayName),
+    });
+    const source = new ActivitySource(name);
+    for (const n of ["One", "Two"]) source.startActivity(n)?.stop();
+    assert.deepEqual(stopped, ["One", "Two"]);
+    // Each hook is reported once: activityStarted here, activityStopped by the activity.
+    assert.equal(errors.mock.callCount(), 2);
+    assert.match(String(errors.mock.calls[0]?.arguments[0]), /activityStarted.*started unreadable/);
+    assert.match(String(errors.mock.calls[1]?.arguments[0]), /activityStopped.*stopped unreadable/);
+    source[Symbol.dispose]();
+  } finally {
+    errors.mock.restore();
+  }
+});

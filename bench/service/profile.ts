@@ -52,29 +52,16 @@ export interface Frame {
   line: number;
 }
 
-/** The module's own files: those at the top of the repository. */
-const MODULE_FILE = /^_?[a-z_]+\.ts$/;
+/** The module's own files: those at the top of the repository, and of otlp/ and graph/. */
+const MODULE_FILE = /^(?:otlp\/|graph\/)?_?[a-z_]+\.ts$/;
 
-/** Functions of otlp.ts that build the request body (the rest sends it). */
-const OTLP_ENCODERS = new Set([
-  "text",
-  "toAnyValue",
-  "spanFlags",
-  "groupBySource",
-  "resourceTags",
-  "endTime",
-  "writeAny",
-  "writeKeyValue",
-  "writeTags",
-  "writeSpan",
-  "encodeProtobuf",
-  "base64",
-  "anyJson",
-  "tagsJson",
-  "setIf",
-  "spanJson",
-  "encodeJson",
-  "encodeOtlpTraces",
+/** The files of otlp/ that build the request body (the others send it). */
+const OTLP_ENCODING = new Set([
+  "otlp/encode.ts",
+  "otlp/_values.ts",
+  "otlp/_encode_proto.ts",
+  "otlp/_encode_json.ts",
+  "otlp/_protobuf.ts",
 ]);
 
 const GC = "GC";
@@ -106,7 +93,10 @@ const MODULE_CATEGORIES: Record<string, string> = {
   "sampler.ts": ACTIVITIES,
   "exporter.ts": ACTIVITIES,
   "batch.ts": BATCH,
-  "_protobuf.ts": ENCODING,
+  "_start.ts": ACTIVITIES,
+  "processor.ts": ACTIVITIES,
+  "batch_options.ts": BATCH,
+  "_batch_timers.ts": BATCH,
   "_lazy_otlp.ts": OTLP_OTHER,
 };
 
@@ -117,7 +107,12 @@ const MODULE_CATEGORIES: Record<string, string> = {
 const HELPER_CATEGORIES: Record<string, string> = {
   "links.ts": ACTIVITIES,
   "ids.ts": ACTIVITIES,
-  "_tags.ts": ACTIVITIES,
+  "tags.ts": ACTIVITIES,
+  "limits.ts": ACTIVITIES,
+  "kind.ts": ACTIVITIES,
+  "event.ts": ACTIVITIES,
+  "_notify.ts": ACTIVITIES,
+  "_own_baggage.ts": ACTIVITIES,
   "_time.ts": ACTIVITIES,
   "_promise.ts": ACTIVITIES,
   "_carrier.ts": HEADERS,
@@ -162,10 +157,13 @@ export function categorize(stack: readonly Frame[]): string {
         continue;
       }
       switch (frame.file) {
-        case "otlp.ts":
-          if (OTLP_ENCODERS.has(frame.name)) return ENCODING;
+        case "otlp/exporter.ts":
+        case "otlp/_transport.ts":
+        case "otlp/_config.ts":
           return callees.some(isFetch) ? FETCH : OTLP_OTHER;
         case "http.ts":
+        case "_http_tags.ts":
+        case "_http_server.ts":
           if (callees.some((f) => f.file === "ext:deno_web/00_url.js")) return URL_PARSE;
           if (callees.some((f) => /header/i.test(f.name))) return HEADERS;
           return NAMING;
@@ -174,6 +172,7 @@ export function categorize(stack: readonly Frame[]): string {
           if (frame.name === "startActiveActivity" || frame.name === "run") return CONTEXT;
           return ACTIVITIES;
         default:
+          if (OTLP_ENCODING.has(frame.file)) return ENCODING;
           return MODULE_CATEGORIES[frame.file] ?? `the module, ${frame.file}`;
       }
     }

@@ -1,0 +1,143 @@
+// The OTLP/HTTP protobuf body: opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest,
+// written field by field with the module's own protobuf writer.
+
+import type { Activity } from "../activity.ts";
+import { droppedLinkTagCount } from "../links.ts";
+import type { TagList } from "../tags.ts";
+import { ProtoWriter } from "./_protobuf.ts";
+import {
+  type AnyValue,
+  endTime,
+  groupBySource,
+  KIND,
+  spanFlags,
+  STATUS,
+  toAnyValue,
+} from "./_values.ts";
+
+function writeAny(w: ProtoWriter, field: number, value: AnyValue): void {
+  const mark = w.begin(field);
+  switch (value.kind) {
+    case "string":
+      w.string(1, value.value, true);
+      break;
+    case "bool":
+      w.bool(2, value.value, true);
+      break;
+    case "int":
+      w.int64(3, value.value);
+      break;
+    case "double":
+      w.double(4, value.value);
+      break;
+    case "array": {
+      const inner = w.begin(5);
+      for (const item of value.value) writeAny(w, 1, item);
+      w.end(inner);
+      break;
+    }
+    case "kvlist": {
+      const inner = w.begin(6);
+      for (const [key, item] of value.value) writeKeyValue(w, 1, key, item);
+      w.end(inner);
+      break;
+    }
+    case "bytes":
+      w.bytes(7, value.value);
+      break;
+  }
+  w.end(mark);
+}
+
+function writeKeyValue(w: ProtoWriter, field: number, key: string, value: AnyValue): void {
+  const mark = w.begin(field);
+  w.string(1, key);
+  writeAny(w, 2, value);
+  w.end(mark);
+}
+
+function writeTags(w: ProtoWriter, field: number, tags: TagList): void {
+  let stack: unknown[] | undefined;
+  for (const [key, value] of tags) {
+    if (typeof value === "string") {
+      // The common case, without an intermediate value.
+      const kv = w.begin(field);
+      w.string(1, key);
+      const any = w.begin(2);
+      w.string(1, value, true);
+      w.end(any);
+      w.end(kv);
+    } else {
+      writeKeyValue(w, field, key, toAnyValue(value, stack ??= []));
+    }
+  }
+}
+
+function writeSpan(w: ProtoWriter, activity: Activity): void {
+  const span = w.begin(2);
+  w.hex(1, activity.traceId);
+  w.hex(2, activity.spanId);
+  w.string(3, activity.traceState ?? "");
+  w.hex(4, activity.parentSpanId ?? "");
+  w.string(5, activity.displayName);
+  w.uint(6, KIND[activity.kind] ?? 0);
+  w.fixed64(7, activity.startTimeUnixNano);
+  w.fixed64(8, endTime(activity));
+  writeTags(w, 9, activity.tags);
+  w.uint(10, activity.droppedTagCount);
+  for (const event of activity.events) {
+    const mark = w.begin(11);
+    w.fixed64(1, event.timeUnixNano);
+    w.string(2, event.name);
+    writeTags(w, 3, event.tags);
+    w.uint(4, event.droppedTagCount);
+    w.end(mark);
+  }
+  w.uint(12, activity.droppedEventCount);
+  for (const link of activity.links) {
+    const context = link.context;
+    const mark = w.begin(13);
+    w.hex(1, context.traceId);
+    w.hex(2, context.spanId);
+    w.string(3, context.traceState ?? "");
+    writeTags(w, 4, link.tags);
+    w.uint(5, droppedLinkTagCount(link));
+    w.fixed32(6, spanFlags(context.traceFlags, context.isRemote));
+    w.end(mark);
+  }
+  w.uint(14, activity.droppedLinkCount);
+  const code = STATUS[activity.status] ?? 0;
+  const message = activity.statusDescription ?? "";
+  if (code !== 0 || message !== "") {
+    const mark = w.begin(15);
+    w.string(2, message);
+    w.uint(3, code);
+    w.end(mark);
+  }
+  w.fixed32(16, spanFlags(activity.traceFlags, activity.hasRemoteParent));
+  w.end(span);
+}
+
+/** The protobuf body of a request for `activities` under a resource's tags. */
+export function encodeProtobuf(
+  activities: readonly Activity[],
+  resource: TagList,
+): Uint8Array<ArrayBuffer> {
+  const w = new ProtoWriter();
+  const resourceSpans = w.begin(1);
+  const res = w.begin(1);
+  writeTags(w, 1, resource);
+  w.end(res);
+  for (const [source, group] of groupBySource(activities)) {
+    const scopeSpans = w.begin(2);
+    const scope = w.begin(1);
+    w.string(1, source.name);
+    w.string(2, source.version ?? "");
+    writeTags(w, 3, source.tags);
+    w.end(scope);
+    for (const activity of group) writeSpan(w, activity);
+    w.end(scopeSpans);
+  }
+  w.end(resourceSpans);
+  return w.finish();
+}
