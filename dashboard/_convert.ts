@@ -49,8 +49,15 @@ export function anyValueJson(value: OtlpValue): { [key: string]: Json } {
     case "bigint":
       return { intValue: value.toString() };
     case "number":
+      // JSON has no -0 (JSON.stringify writes 0): the proto3 JSON mapping reads "-0" as -0.
       return {
-        doubleValue: Number.isFinite(value) ? value : Number.isNaN(value) ? "NaN" : String(value),
+        doubleValue: Object.is(value, -0)
+          ? "-0"
+          : Number.isFinite(value)
+          ? value
+          : Number.isNaN(value)
+          ? "NaN"
+          : String(value),
       };
   }
   if (value === null) return {};
