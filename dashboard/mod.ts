@@ -81,6 +81,11 @@ export interface DashboardOptions {
    */
   maxBodyBytes?: number;
   /**
+   * How long a request body may take to arrive, in milliseconds; slower ones get 408.
+   * @default {30000}
+   */
+  bodyTimeout?: number;
+  /**
    * A token every request must carry: `Authorization: Bearer <token>`, or (in a browser) the
    * session cookie that the login address `/?token=<token>` sets. None by default.
    * @default {undefined}
@@ -178,6 +183,7 @@ export class Dashboard {
     const maxBytes = checkCount(options.maxMemoryBytes, "maxMemoryBytes", 512 * 1024 * 1024);
     const maxSpansPerTrace = checkCount(options.maxSpansPerTrace, "maxSpansPerTrace", 20_000);
     const maxBodyBytes = checkCount(options.maxBodyBytes, "maxBodyBytes", 4 * 1024 * 1024);
+    const bodyTimeout = checkCount(options.bodyTimeout, "bodyTimeout", 30_000);
     const token = options.token;
     if (token !== undefined) {
       if (typeof token !== "string") {
@@ -198,7 +204,7 @@ export class Dashboard {
     this.#ingest = new Ingest(this.#store, guard, {
       maxBodyBytes,
       maxConcurrent: 16,
-      bodyTimeout: 30_000,
+      bodyTimeout,
     });
     this.#ui = new Ui(this.#store, guard, {
       maxViewSpans: 10_000,
