@@ -32,7 +32,15 @@ export interface IngestCounts {
   spans: number;
   /** Spans rejected (invalid, or not kept), as reported in partial successes. */
   rejectedSpans: number;
+  /** Requests of other signals (metrics, logs) answered without keeping them. */
+  ignored: number;
 }
+
+/** The other signals' paths: answered with a warning, not kept (this receiver keeps traces). */
+const OTHER_SIGNALS: Record<string, string> = {
+  "/v1/metrics": "metrics",
+  "/v1/logs": "logs",
+};
 
 const GRPC_CODE: Record<number, number> = {
   400: 3, // INVALID_ARGUMENT
@@ -51,7 +59,10 @@ const MAX_MESSAGE = 1024;
 const GZIP_SLICE = 512;
 
 /** A body read, or why it could not be. */
-export type Read = { readonly bytes: Uint8Array } | { readonly status: number; readonly message: string };
+export type Read = { readonly bytes: Uint8Array } | {
+  readonly status: number;
+  readonly message: string;
+};
 
 /**
  * Reads a stream to its end, up to `max` bytes: one byte more and the stream is cancelled (so
@@ -166,7 +177,13 @@ export class Ingest {
   readonly #limits: IngestLimits;
   #inFlight = 0;
   /** What ingest has done. */
-  readonly counts: IngestCounts = { accepted: 0, failed: 0, spans: 0, rejectedSpans: 0 };
+  readonly counts: IngestCounts = {
+    accepted: 0,
+    failed: 0,
+    spans: 0,
+    rejectedSpans: 0,
+    ignored: 0,
+  };
 
   constructor(store: TraceStore, guard: Guard, limits: IngestLimits) {
     this.#store = store;
@@ -198,6 +215,22 @@ export class Ingest {
           "www-authenticate": "Bearer",
         },
       );
+    }
+    const other = OTHER_SIGNALS[url.pathname];
+    if (
+      other !== undefined && request.method === "POST" &&
+      (json || type === "application/x-protobuf")
+    ) {
+      // Senders such as Deno's built-in telemetry send metrics and logs to the same address. A
+      // warning in the partial success says they are not kept; an error would be logged or
+      // retried by the sender again and again.
+      request.body?.cancel().catch(() => {});
+      this.counts.ignored++;
+      const message = `This dashboard keeps traces only: these ${other} were not kept`;
+      return new Response(exportResponse(json, 0, message) as BodyInit, {
+        status: 200,
+        headers: { "content-type": contentType(json) },
+      });
     }
     if (url.pathname !== "/v1/traces") {
       return this.#error(

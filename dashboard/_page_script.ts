@@ -98,6 +98,10 @@ export const PAGE_SCRIPT: string = String.raw`
     const parts = [count(s.traces) + " traces", count(s.spans) + " spans"];
     if (s.evictedTraces > 0) parts.push(count(s.evictedTraces) + " evicted (oldest first)");
     if (s.rejectedSpans > 0) parts.push(count(s.rejectedSpans) + " spans rejected");
+    if (s.failedRequests > 0) parts.push(count(s.failedRequests) + " requests refused");
+    if (s.ignoredRequests > 0) {
+      parts.push(count(s.ignoredRequests) + " metrics or logs requests not kept (traces only)");
+    }
     $("stats").textContent = parts.join(" · ");
   }
   function services(list) {

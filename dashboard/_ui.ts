@@ -121,6 +121,7 @@ export class Ui {
       rejectedSpans: this.#counts.rejectedSpans,
       duplicateSpans: s.duplicateSpans,
       failedRequests: this.#counts.failed,
+      ignoredRequests: this.#counts.ignored,
       version: s.version,
     };
   }

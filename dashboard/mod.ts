@@ -119,6 +119,11 @@ export interface DashboardStats {
   readonly acceptedRequests: number;
   /** OTLP requests answered with an error status. */
   readonly failedRequests: number;
+  /**
+   * OTLP requests of metrics or logs (`/v1/metrics`, `/v1/logs`): answered 200 with a warning
+   * in the partial success, not kept.
+   */
+  readonly ignoredRequests: number;
 }
 
 function checkCount(value: unknown, name: string, fallback: number): number {
@@ -227,6 +232,7 @@ export class Dashboard {
       duplicateSpans: s.duplicateSpans,
       acceptedRequests: c.accepted,
       failedRequests: c.failed,
+      ignoredRequests: c.ignored,
     };
   }
 
@@ -238,6 +244,8 @@ export class Dashboard {
    * rejected), or an error status with a `google.rpc.Status`: 400 for a malformed body, 413
    * over the size bound, 415 for another content type or encoding, 401 without the token, 403
    * for a Host header that is not allowed, 429 when too many bodies are being read at once.
+   * Metrics and logs (`/v1/metrics`, `/v1/logs`, which some senders post to the same address)
+   * are answered 200 with a warning in the partial success, and counted, not kept.
    *
    * @param request The request.
    * @returns The response; it never rejects for anything a sender does.

@@ -297,6 +297,37 @@ Deno.test("Dashboard.handleOtlp() answers 415, 405, 404 and 408 as the OTLP/HTTP
   });
 });
 
+Deno.test("Dashboard.handleOtlp() answers metrics and logs with a warning, and does not keep them", async () => {
+  await withDashboard({}, async (dashboard) => {
+    const metrics = await dashboard.handleOtlp(
+      new Request("http://127.0.0.1:4318/v1/metrics", {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf" },
+        body: new Uint8Array([0x0a, 0x00]),
+      }),
+    );
+    assert.equal(metrics.status, 200);
+    assert.deepEqual(decodeResponse(new Uint8Array(await metrics.arrayBuffer())), {
+      errorMessage: "This dashboard keeps traces only: these metrics were not kept",
+    });
+    const logs = await dashboard.handleOtlp(
+      new Request("http://127.0.0.1:4318/v1/logs", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      }),
+    );
+    assert.deepEqual(await logs.json(), {
+      partialSuccess: {
+        errorMessage: "This dashboard keeps traces only: these logs were not kept",
+      },
+    });
+    assert.equal(dashboard.stats.ignoredRequests, 2);
+    assert.equal(dashboard.stats.failedRequests, 0);
+    assert.equal(dashboard.stats.spans, 0);
+  });
+});
+
 Deno.test("Dashboard.handleOtlp() answers 429 when 16 bodies are being read, then takes more", async () => {
   await withDashboard({}, async (dashboard) => {
     const controllers: ReadableStreamDefaultController<Uint8Array>[] = [];
