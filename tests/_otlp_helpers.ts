@@ -218,7 +218,9 @@ export function encodeProtobufRequest(object: Record<string, unknown>): Uint8Arr
 }
 
 /** Decodes a protobuf ExportTraceServiceResponse (its partial success) with protobufjs. */
-export function decodeResponse(bytes: Uint8Array): { rejectedSpans?: string; errorMessage?: string } {
+export function decodeResponse(
+  bytes: Uint8Array,
+): { rejectedSpans?: string; errorMessage?: string } {
   const object: Any = ResponseType.toObject(ResponseType.decode(bytes), { longs: String });
   return object.partialSuccess ?? {};
 }

@@ -24,7 +24,7 @@ async function moduleFanout(
   protocol: "http/protobuf" | "http/json",
   service: string,
 ) {
-  const source = new ActivitySource(`MyCompany.MyApplication.${crypto.randomUUID()}`);
+  const source = new ActivitySource("MyCompany.MyApplication");
   const exporter = new OtlpExporter({
     endpoint: otlpUrl,
     protocol,

@@ -5,11 +5,13 @@
 // `proto` is @opentelemetry/exporter-trace-otlp-proto (http/protobuf), `http` is
 // @opentelemetry/exporter-trace-otlp-http (http/json); URL is the full /v1/traces address.
 
-import { context, trace } from "npm:@opentelemetry/api@1.9.1";
+import { context } from "npm:@opentelemetry/api@1.9.1";
 import { BasicTracerProvider, BatchSpanProcessor } from "npm:@opentelemetry/sdk-trace-base@2.12.1";
 import { AsyncLocalStorageContextManager } from "npm:@opentelemetry/context-async-hooks@2.12.0";
 import { resourceFromAttributes } from "npm:@opentelemetry/resources@2.12.1";
+// @ts-types="./_otlp_exporter.d.ts"
 import { OTLPTraceExporter as ProtoExporter } from "npm:@opentelemetry/exporter-trace-otlp-proto@0.223.1";
+// @ts-types="./_otlp_exporter.d.ts"
 import { OTLPTraceExporter as JsonExporter } from "npm:@opentelemetry/exporter-trace-otlp-http@0.223.1";
 
 const [kind, url] = Deno.args;
