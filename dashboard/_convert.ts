@@ -260,7 +260,7 @@ export function contentKey(
 // Memory estimates, in bytes, of what the store keeps per span: the span object, its lean
 // snapshot and index entries in LinkGraph, and the strings and values it owns. Measured figures
 // (BENCHMARKS.md) keep them honest; keys and names are shared and count little.
-const SPAN_BYTES = 900;
+const SPAN_BYTES = 1200;
 const ATTRIBUTE_BYTES = 48;
 const EVENT_BYTES = 120;
 const LINK_BYTES = 320;
