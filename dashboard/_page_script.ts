@@ -254,11 +254,11 @@ export const PAGE_SCRIPT: string = String.raw`
     }
     if (resource.attributes) append(box, el("h4", "", "Resource"), kvTable(resource.attributes));
   }
-  function select(spanId) {
+  function select(spanId, traceId) {
     for (const node of document.querySelectorAll(".span-row.selected")) {
       node.classList.remove("selected");
     }
-    const span = state.spans.get(state.traceId + "-" + spanId) ||
+    const span = state.spans.get((traceId || state.traceId) + "-" + spanId) ||
       [...state.spans.values()].find((s) => s.spanId === spanId);
     const row = span && document.getElementById("row-" + span.traceId + "-" + span.spanId);
     if (row) row.classList.add("selected");
@@ -344,9 +344,10 @@ export const PAGE_SCRIPT: string = String.raw`
         lane.append(bar);
         append(row, label, lane);
         row.addEventListener("click", () => {
-          history.replaceState(null, "", traceHref(s.traceId === d.traceId ? d.traceId : s.traceId, s.spanId));
-          state.traceId = s.traceId === d.traceId ? d.traceId : state.traceId;
-          select(s.spanId);
+          // The address keeps the trace viewed; the span may be in a related trace.
+          history.replaceState(null, "", traceHref(d.traceId, s.spanId));
+          state.spanId = s.spanId;
+          select(s.spanId, s.traceId);
         });
         row.addEventListener("keydown", (event) => {
           if (event.key === "Enter") row.click();
