@@ -130,6 +130,14 @@ export class TraceStore {
     return true;
   }
 
+  /** Evicts one trace whole, counted as the bound counts it; returns how many activities went. */
+  evictTrace(traceId: string): number {
+    const trace = this.#traces.get(traceId);
+    if (trace === undefined) return 0;
+    this.#evict(trace);
+    return trace.entries.length;
+  }
+
   /** Forgets everything; the counters are kept. */
   clear(): void {
     this.#byKey.clear();

@@ -276,6 +276,35 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
   }
 
   /**
+   * Evicts a trace whole, as the memory bound does: its activities are forgotten and counted in
+   * {@linkcode LinkGraph.evictedTraceCount} and {@linkcode LinkGraph.evictedActivityCount}, and
+   * links into it become external nodes. For a holder with bounds of its own (a number of
+   * traces, a memory budget) that decides which traces go.
+   *
+   * @param traceId The trace.
+   * @returns The number of activities evicted (0 when the graph holds nothing of the trace).
+   *
+   * @example
+   * ```ts
+   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+   * import { LinkGraph } from "@tracelinks/activity/graph";
+   * import assert from "node:assert/strict";
+   *
+   * const graph = new LinkGraph();
+   * using _provider = createTracerProviderBuilder().addSource("Evict.Example").addProcessor(graph).build();
+   * const work = new ActivitySource("Evict.Example").startActivity("Work")!;
+   * work.stop();
+   * assert.equal(graph.evictTrace(work.traceId), 1);
+   * assert.equal(graph.hasTrace(work.traceId), false);
+   * assert.equal(graph.evictedTraceCount, 1);
+   * assert.equal(graph.evictTrace(work.traceId), 0);
+   * ```
+   */
+  evictTrace(traceId: string): number {
+    return typeof traceId === "string" ? this.#store.evictTrace(traceId) : 0;
+  }
+
+  /**
    * Forgets everything; the counters are kept.
    */
   clear(): void {

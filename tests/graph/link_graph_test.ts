@@ -371,6 +371,27 @@ Deno.test("LinkGraph stays within maxActivities by evicting whole traces", async
     await provider.shutdown();
   });
 
+  await t.step("evictTrace() evicts one trace whole, counted, its backlinks kept", async () => {
+    const graph = new LinkGraph();
+    const { source, provider } = setup(graph);
+    const { orchestrating, fanned } = await fanout(source);
+    assert.equal(graph.evictTrace(orchestrating.traceId), 2); // the orchestrator and WrapUp
+    assert.equal(graph.hasTrace(orchestrating.traceId), false);
+    assert.equal(graph.evictedTraceCount, 1);
+    assert.equal(graph.evictedActivityCount, 2);
+    assert.equal(graph.size, 3);
+    // Links into the evicted trace are external nodes now, still found as backlinks.
+    assert.equal(graph.linksFrom(fanned[0]!)[0]?.resolved, false);
+    assert.equal(graph.linksTo(orchestrating).length, 3);
+    assert.equal(graph.related(orchestrating.traceId).traces.length, 4);
+    // Links out of an evicted trace are gone from the index.
+    assert.equal(graph.evictTrace(fanned[0]!.traceId), 1);
+    assert.equal(graph.linksTo(orchestrating).length, 2);
+    assert.equal(graph.evictTrace(fanned[0]!.traceId), 0);
+    assert.equal(graph.evictedTraceCount, 2);
+    await provider.shutdown();
+  });
+
   await t.step("clear() empties the graph and keeps the counters", async () => {
     const graph = new LinkGraph({ maxActivities: 1 });
     const { source, provider } = setup(graph);

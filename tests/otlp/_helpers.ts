@@ -210,6 +210,27 @@ export function decodeProtobuf(bytes: Uint8Array): CanonRequest[] {
   return canonRequests(object, hex, protoAttrs);
 }
 
+/**
+ * Encodes a request given as a protobufjs object (lowerCamelCase fields, ids and bytes as
+ * `Uint8Array`, 64-bit integers as strings or numbers) with protobufjs.
+ */
+export function encodeProtobufRequest(object: Record<string, unknown>): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(RequestType.encode(RequestType.fromObject(object)).finish());
+}
+
+/** Decodes a protobuf ExportTraceServiceResponse (its partial success) with protobufjs. */
+export function decodeResponse(
+  bytes: Uint8Array,
+): { rejectedSpans?: string; errorMessage?: string } {
+  const object: Any = ResponseType.toObject(ResponseType.decode(bytes), { longs: String });
+  return object.partialSuccess ?? {};
+}
+
+/** Decodes a protobuf google.rpc.Status (code and message) with protobufjs. */
+export function decodeRpcStatus(bytes: Uint8Array): { code?: number; message?: string } {
+  return RpcStatusType.toObject(RpcStatusType.decode(bytes));
+}
+
 /** Encodes a protobuf ExportTraceServiceResponse with a partial success. */
 export function encodePartialSuccess(rejected: number, message: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(
