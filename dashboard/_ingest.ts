@@ -6,10 +6,10 @@
 // gRPC listener can hand them what it receives too.
 
 import type { Guard } from "./_guard.ts";
-import { decodeProtobufTraces } from "./_otlp_decode.ts";
-import { decodeJsonTraces } from "./_otlp_json.ts";
-import type { DecodedTraces } from "./_otlp_model.ts";
-import { contentType, exportResponse, statusBody } from "./_otlp_response.ts";
+import { decodeProtobufTraces } from "../otlp/_decode_proto.ts";
+import { decodeJsonTraces } from "../otlp/_decode_json.ts";
+import type { DecodedTraces } from "../otlp/_decode_model.ts";
+import { contentType, exportResponse, statusBody } from "../otlp/_encode_response.ts";
 import type { TraceStore } from "./_store.ts";
 
 /** The bounds of ingest. */

@@ -3,7 +3,7 @@
 // eviction counted. A LinkGraph of lean snapshots indexes the links between traces, in step with
 // the traces held.
 
-import { LinkGraph, type RelatedTraces } from "../graph/mod.ts";
+import { LinkGraph, type RelatedTraces } from "../graph/link_graph.ts";
 import {
   contentKey,
   serviceName,
@@ -12,7 +12,7 @@ import {
   spanBytes,
   valueText,
 } from "./_convert.ts";
-import type { OtlpResource, OtlpScope, OtlpSpan } from "./_otlp_model.ts";
+import type { OtlpResource, OtlpScope, OtlpSpan } from "../otlp/_decode_model.ts";
 
 /** The bounds of a store. */
 export interface StoreLimits {

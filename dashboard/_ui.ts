@@ -1,7 +1,9 @@
 // The UI address: the page, the JSON API it reads (documented in docs/dashboard.md), the exports
 // of a group of linked traces, and the server-sent events that tell open pages what changed.
 
-import { LinkGraph, renderHtmlReport, renderTree } from "../graph/mod.ts";
+import { LinkGraph } from "../graph/link_graph.ts";
+import { renderHtmlReport } from "../graph/report.ts";
+import { renderTree } from "../graph/tree.ts";
 import {
   exportRequestJson,
   type Json,
@@ -12,7 +14,7 @@ import {
 } from "./_convert.ts";
 import type { Guard } from "./_guard.ts";
 import type { IngestCounts } from "./_ingest.ts";
-import type { OtlpResource, OtlpScope, OtlpSpan } from "./_otlp_model.ts";
+import type { OtlpResource, OtlpScope, OtlpSpan } from "../otlp/_decode_model.ts";
 import { newNonce, pageHtml, pagePolicy } from "./_page.ts";
 import type { TraceFilter, TraceRecord, TraceStore } from "./_store.ts";
 
