@@ -28,7 +28,10 @@ export const LAYERS: readonly Layer[] = [
       "_*.ts",
     ],
   },
-  { name: "model", files: ["links.ts", "activity.ts", "source.ts", "_start.ts"] },
+  {
+    name: "model",
+    files: ["links.ts", "activity.ts", "_activity_record.ts", "source.ts", "_start.ts"],
+  },
   { name: "contracts", files: ["processor.ts"] },
   {
     name: "parts",
