@@ -177,8 +177,57 @@ const CONSTRUCTING = Symbol("constructing");
  * await source.startActiveActivity("Outer", async (outer) => {
  *   await Promise.resolve();
  *   assert.equal(Activity.current, outer);
+ *   // With no current activity, what starts inside is the root of a new trace.
+ *   using root = Activity.run(null, () => source.startActivity("NewRoot"));
+ *   assert.notEqual(root?.traceId, outer?.traceId);
  * });
  * assert.equal(Activity.current, undefined);
+ * ```
+ *
+ * @example Tags, events, a status and a link; stopping twice is harmless
+ * ```ts
+ * import { ActivityLink, ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * using _provider = createTracerProviderBuilder().addSource("App").build();
+ * const source = new ActivitySource("App");
+ * using first = source.startActivity("First")!;
+ * const work = source.startActivity("Work", { root: true })!;
+ * work.setTag("a", 1).setTag("b", 2).setTag("a", 3).setTag("b", null); // set, replace, remove
+ * work.addTag("retry", 1).addTag("retry", 2); // appended, even for a key already there
+ * assert.deepEqual(work.tags, [["a", 3], ["retry", 1], ["retry", 2]]);
+ * assert.equal(work.getTagItem("retry"), 1);
+ * work.addEvent("validated", { tags: { step: 1 } }).recordException(new RangeError("Too big"));
+ * assert.equal(work.events[0]?.name, "validated");
+ * assert.deepEqual(work.events[1]?.tags.slice(0, 2), [
+ *   ["exception.type", "RangeError"],
+ *   ["exception.message", "Too big"],
+ * ]);
+ * work.setStatus("error", "Payment failed").addLink(new ActivityLink(first.context));
+ * assert.equal(work.statusDescription, "Payment failed");
+ * assert.equal(work.links[0]?.context.spanId, first.spanId);
+ * work.stop();
+ * work.stop();
+ * assert.ok(work.isStopped && work.durationTicks >= 1);
+ * ```
+ *
+ * @example Baggage: an activity's own items first, newest first, then its parent's
+ * ```ts
+ * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * using _provider = createTracerProviderBuilder().addSource("App").build();
+ * const source = new ActivitySource("App");
+ * using parent = source.startActivity("Parent")!;
+ * parent.addBaggage("tenant", "acme");
+ * using child = source.startActivity("Child", { parent })!;
+ * child.addBaggage("k", "1").addBaggage("k", "2"); // added, even for a key already there
+ * child.setBaggage("a", "1").setBaggage("b", "2").setBaggage("a", "3").setBaggage("b", null);
+ * assert.deepEqual(child.baggage, [["a", "3"], ["k", "2"], ["k", "1"], ["tenant", "acme"]]);
+ * assert.equal(child.getBaggageItem("tenant"), "acme");
+ * assert.equal(child.getBaggageItem("missing"), undefined);
+ * for (let i = 0; i < 200; i++) child.addBaggage(`n${i}`, "v"); // 180 own items at most
+ * assert.equal(child.droppedBaggageCount, 23);
  * ```
  */
 export class Activity {
@@ -260,14 +309,6 @@ export class Activity {
   /**
    * The activity of the current async flow, or `undefined`. Read-only: it changes only inside
    * {@linkcode Activity.run} and `ActivitySource.startActiveActivity` callbacks.
-   *
-   * @example
-   * ```ts
-   * import { Activity } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(Activity.current, undefined);
-   * ```
    */
   static get current(): Activity | undefined {
     return current.get();
@@ -305,20 +346,6 @@ export class Activity {
    * @returns What `fn` returns (a promise stays a promise).
    * @throws {TypeError} When `fn` is not a function (there is nothing to run); what `fn`
    * throws is rethrown.
-   *
-   * @example Start a new trace from inside another
-   * ```ts
-   * import { Activity, ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * const source = new ActivitySource("App");
-   * source.startActiveActivity("Outer", (outer) => {
-   *   const root = Activity.run(null, () => source.startActivity("NewRoot"));
-   *   assert.notEqual(root?.traceId, outer?.traceId);
-   *   root?.stop();
-   * });
-   * ```
    */
   static run<R>(activity: Activity | null | undefined, fn: () => R): R {
     if (typeof fn !== "function") {
@@ -515,17 +542,6 @@ export class Activity {
    * @param key The tag's key.
    * @param value The tag's value.
    * @returns The activity, for chaining.
-   *
-   * @example Set, replace, remove
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.setTag("a", 1).setTag("b", 2).setTag("a", 3).setTag("b", null);
-   * assert.deepEqual(activity.tags, [["a", 3]]);
-   * ```
    */
   setTag(key: string, value: TagValue): this {
     if (!this.#writable() || typeof key !== "string") return this;
@@ -566,17 +582,6 @@ export class Activity {
    * @param key The tag's key.
    * @param value The tag's value.
    * @returns The activity, for chaining.
-   *
-   * @example Repeated keys
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.addTag("retry", 1).addTag("retry", 2);
-   * assert.deepEqual(activity.tags, [["retry", 1], ["retry", 2]]);
-   * ```
    */
   addTag(key: string, value: TagValue): this {
     if (!this.#writable() || typeof key !== "string") return this;
@@ -608,17 +613,6 @@ export class Activity {
    * @param name The event's name.
    * @param options The event's tags and timestamp.
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.addEvent("validated", { tags: { step: 1 } });
-   * assert.equal(activity.events[0]?.name, "validated");
-   * ```
    */
   addEvent(name: string, options?: AddEventOptions): this {
     if (!this.#writable() || typeof name !== "string") return this;
@@ -655,19 +649,6 @@ export class Activity {
    *
    * @param link The link.
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivityLink, ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * const source = new ActivitySource("App");
-   * using first = source.startActivity("First")!;
-   * using second = source.startActivity("Second", { root: true })!;
-   * second.addLink(new ActivityLink(first.context));
-   * assert.equal(second.links[0]?.context.spanId, first.spanId);
-   * ```
    */
   addLink(link: ActivityLink): this {
     if (this.#writable()) this.#pushLink(link, "Activity.addLink()");
@@ -713,17 +694,6 @@ export class Activity {
    * @param code `"unset"`, `"ok"` or `"error"`; other values are ignored.
    * @param description Why it failed (for `"error"`).
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Pay")!;
-   * activity.setStatus("error", "Payment failed");
-   * assert.equal(activity.statusDescription, "Payment failed");
-   * ```
    */
   setStatus(code: ActivityStatusCode, description?: string): this {
     if (!this.#writable()) return this;
@@ -743,20 +713,6 @@ export class Activity {
    * @param error The error (any thrown value).
    * @param options Extra tags and the timestamp.
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.recordException(new RangeError("Too big"));
-   * assert.deepEqual(activity.events[0]?.tags.slice(0, 2), [
-   *   ["exception.type", "RangeError"],
-   *   ["exception.message", "Too big"],
-   * ]);
-   * ```
    */
   recordException(error: unknown, options?: AddEventOptions): this {
     if (!this.#writable()) return this;
@@ -781,18 +737,6 @@ export class Activity {
    * Baggage items of this activity that were not kept because of the W3C Baggage limits (at
    * most 180 own items and 8192 characters of `key=value` in all), or because a new value
    * would pass the character limit.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * for (let i = 0; i < 200; i++) activity.addBaggage(`k${i}`, "v");
-   * assert.equal(activity.baggage.length, 180);
-   * assert.equal(activity.droppedBaggageCount, 20);
-   * ```
    */
   get droppedBaggageCount(): number {
     return this.#baggage?.dropped ?? 0;
@@ -802,20 +746,6 @@ export class Activity {
    * The baggage this activity sees: its own items (newest first), then its parent's, up the
    * chain of in-process parents (.NET `Activity.Baggage`). A key may appear more than once;
    * the first is the one {@linkcode Activity.getBaggageItem} returns.
-   *
-   * @example A child sees its parent's baggage
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * const source = new ActivitySource("App");
-   * using parent = source.startActivity("Parent")!;
-   * parent.addBaggage("tenant", "acme");
-   * using child = source.startActivity("Child", { parent })!;
-   * child.addBaggage("user", "42");
-   * assert.deepEqual(child.baggage, [["user", "42"], ["tenant", "acme"]]);
-   * ```
    */
   get baggage(): readonly (readonly [string, string])[] {
     const out: (readonly [string, string])[] = [];
@@ -835,18 +765,6 @@ export class Activity {
    *
    * @param key The item's key.
    * @returns The value, or `undefined` when no activity in the chain has the key.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.addBaggage("tier", "gold");
-   * assert.equal(activity.getBaggageItem("tier"), "gold");
-   * assert.equal(activity.getBaggageItem("missing"), undefined);
-   * ```
    */
   getBaggageItem(key: string): string | undefined {
     for (const a of this.#lineage()) {
@@ -865,17 +783,6 @@ export class Activity {
    * @param key The item's key.
    * @param value The item's value.
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.addBaggage("k", "1").addBaggage("k", "2");
-   * assert.deepEqual(activity.baggage, [["k", "2"], ["k", "1"]]);
-   * ```
    */
   addBaggage(key: string, value: string): this {
     if (this.#endTicks !== RUNNING || typeof key !== "string" || typeof value !== "string") {
@@ -895,17 +802,6 @@ export class Activity {
    * @param key The item's key.
    * @param value The new value, or `null`/`undefined` to remove.
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.setBaggage("a", "1").setBaggage("b", "2").setBaggage("a", "3").setBaggage("b", null);
-   * assert.deepEqual(activity.baggage, [["a", "3"]]);
-   * ```
    */
   setBaggage(key: string, value: string | null | undefined): this {
     if (this.#endTicks !== RUNNING || typeof key !== "string") return this;
@@ -919,19 +815,6 @@ export class Activity {
    * it). Later calls do nothing.
    *
    * @param options The end time, when not now.
-   *
-   * @example Stopping twice is harmless
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * const activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.stop();
-   * activity.stop();
-   * assert.ok(activity.isStopped);
-   * assert.ok(activity.durationTicks >= 1);
-   * ```
    */
   stop(options?: StopOptions): void {
     if (this.#endTicks !== RUNNING) return;

@@ -47,7 +47,12 @@ export const LAYERS: readonly Layer[] = [
     ],
   },
   { name: "wiring", files: ["provider.ts", "builder.ts", "_lazy_otlp.ts", "_env_config.ts"] },
-  { name: "entry points", files: ["mod.ts", "http.ts", "otlp/mod.ts", "graph/mod.ts"] },
+  // Programs built from the parts: the dashboard serves graph/ over otlp/'s decoder.
+  { name: "applications", files: ["dashboard/*.ts"] },
+  {
+    name: "entry points",
+    files: ["mod.ts", "http.ts", "otlp/mod.ts", "graph/mod.ts", "dashboard/mod.ts"],
+  },
 ];
 
 /** One module of `deno info --json`, as far as this check reads it. */
