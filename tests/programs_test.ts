@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { decodeProtobuf, NO_NET, startReceiver } from "./otlp/_helpers.ts";
+import { NO_GRPC, startGrpcReceiver } from "./otlp/_grpc_receiver.ts";
 
 const RUN = (await Deno.permissions.query({ name: "run", command: "deno" })).state === "granted";
 const NODE = (await Deno.permissions.query({ name: "run", command: "node" })).state === "granted" &&
@@ -15,11 +16,14 @@ async function run(
   name: string,
   flags: string[] = [],
   args: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const path = new URL(`./programs/${name}`, import.meta.url).pathname;
   const output = await new Deno.Command("deno", {
     args: ["run", "--no-prompt", "--no-check", ...flags, path, ...args],
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
+    // A program that does not end fails its test rather than holding the run.
+    signal: AbortSignal.timeout(60_000),
     stdin: "null",
   }).output();
   const text = new TextDecoder();
@@ -69,6 +73,53 @@ Deno.test({
     // 512 went when the first batch filled; the 488 left were waiting for the 5 s timer.
     assert.deepEqual(stdout.trimEnd().split("\n"), names());
     assert.deepEqual(spans.sort(), names().sort());
+  },
+});
+
+Deno.test({
+  name:
+    "addOtlpExporter() with OTEL_EXPORTER_OTLP_PROTOCOL=grpc, never shut down: the fan-out reaches grpc-js",
+  ignore: !RUN || NO_GRPC,
+  async fn() {
+    await using receiver = await startGrpcReceiver();
+    const { code, stdout, stderr } = await run(
+      "otlp_grpc_fanout.ts",
+      ["--allow-net=127.0.0.1", "--allow-env=OTEL_*"],
+      [],
+      {
+        OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_EXPORTER_OTLP_HEADERS: "x-tenant=t1",
+        OTEL_BSP_SCHEDULE_DELAY: "20",
+      },
+    );
+    assert.equal(stderr, "");
+    assert.equal(stdout, "");
+    assert.equal(code, 0);
+    // The fan-out while the program ran, then "Done" at its end.
+    assert.equal(receiver.calls.length, 2);
+    assert.equal(receiver.calls[0]!.metadata["x-tenant"], "t1");
+    const spans = receiver.calls.flatMap((call) =>
+      call.request.flatMap((r) => r.scopes.flatMap((s) => s.spans))
+    );
+    assert.deepEqual(spans.map((span) => span.name), [
+      "FannedOutActivity 1",
+      "FannedOutActivity 2",
+      "FannedOutActivity 3",
+      "WrapUp",
+      "OrchestratingActivity",
+      "Done",
+    ]);
+    // Each fanned-out activity is a root of its own trace, linked to the orchestrator.
+    const orchestrating = spans[4]!;
+    for (const fanned of spans.slice(0, 3)) {
+      assert.notEqual(fanned.traceId, orchestrating.traceId);
+      assert.deepEqual(fanned.links.map((link) => [link.traceId, link.spanId]), [[
+        orchestrating.traceId,
+        orchestrating.spanId,
+      ]]);
+    }
+    assert.equal(spans[3]!.parentSpanId, orchestrating.spanId);
   },
 });
 
