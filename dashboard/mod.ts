@@ -7,7 +7,8 @@
  *
  * It receives OTLP/HTTP (`POST /v1/traces`, protobuf or JSON, gzip or not) at
  * `127.0.0.1:4318`, from this module's exporter, the OpenTelemetry SDKs, or Deno's built-in
- * telemetry (`OTEL_DENO=true`), and serves a page at `http://127.0.0.1:18888/`: a live list of
+ * telemetry (`OTEL_DENO=true`), and OTLP/gRPC at `--otlp-grpc=HOST:PORT` when given, and
+ * serves a page at `http://127.0.0.1:18888/`: a live list of
  * traces (new ones appear within a second, by server-sent events), and for each trace the
  * waterfall with an arrow per link, the tree, every span's attributes, events and links, the
  * related traces, and downloads of the group as the HTML report or as OTLP JSON. The page reads a
