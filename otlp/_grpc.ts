@@ -77,6 +77,8 @@ interface CallResult {
   overflow: boolean;
   error: unknown;
   rstCode: number | undefined;
+  /** Whether the call's stream is open (counted in the transport's active calls). */
+  open: boolean;
 }
 
 /** The OTLP/gRPC transport of one exporter: one session at a time. */
@@ -131,11 +133,16 @@ export class GrpcTransport {
     n: number,
     last: LastAnswer,
   ): Promise<Attempt<Reply>> {
-    let result: CallResult;
+    const result = newResult();
+    let session: ClientHttp2Session | undefined;
     try {
-      const session = await untilAborted(this.#connect(), signal);
-      result = await untilAborted(this.#call(session, body, deadline, signal), signal);
+      session = await untilAborted(this.#connect(), signal);
+      await untilAborted(this.#call(session, body, deadline, signal, result), signal);
     } catch (error) {
+      // A call that got no answer in time may be stuck on a silent connection: unless other
+      // calls use it, the next export connects again.
+      const others = this.#active - (result.open ? 1 : 0);
+      if (signal.aborted && session !== undefined && others === 0) this.#drop(session);
       if (abandon.aborted) return { done: abandoned(last, n) };
       if (signal.aborted) {
         return { done: failed(`timed out after ${this.#settings.timeout} ms`, last, n) };
@@ -144,6 +151,16 @@ export class GrpcTransport {
       return { problem: `network error: ${errorText(error)}`, status: last.status };
     }
     return await this.#answer(result, n, last, signal);
+  }
+
+  /** Ends `session` and forgets it. */
+  #drop(session: ClientHttp2Session): void {
+    if (this.#session === session) this.#session = undefined;
+    try {
+      session.destroy();
+    } catch {
+      // Already gone.
+    }
   }
 
   /** The session to call on: the current one, or a new one. */
@@ -175,6 +192,7 @@ export class GrpcTransport {
     body: Uint8Array,
     deadline: number,
     signal: AbortSignal,
+    result: CallResult,
   ): Promise<CallResult> {
     const settings = this.#settings;
     const headers: OutgoingHttpHeaders = {
@@ -188,15 +206,6 @@ export class GrpcTransport {
     };
     if (settings.compression === "gzip") headers["grpc-encoding"] = "gzip";
     for (const [key, value] of settings.metadata) headers[key] = value;
-    const result: CallResult = {
-      headers: undefined,
-      trailers: undefined,
-      chunks: [],
-      size: 0,
-      overflow: false,
-      error: undefined,
-      rstCode: undefined,
-    };
     return new Promise((resolve, reject) => {
       let stream: ClientHttp2Stream;
       try {
@@ -206,6 +215,7 @@ export class GrpcTransport {
         return;
       }
       this.#hold(session);
+      result.open = true;
       const cancel = (): void => {
         try {
           stream.close(0x8); // CANCEL
@@ -221,6 +231,7 @@ export class GrpcTransport {
       stream.on("close", () => {
         signal.removeEventListener("abort", cancel);
         result.rstCode = stream.rstCode;
+        result.open = false;
         this.#release(session);
         resolve(result);
       });
@@ -328,6 +339,19 @@ export class GrpcTransport {
       return unreadable(errorText(error));
     }
   }
+}
+
+function newResult(): CallResult {
+  return {
+    headers: undefined,
+    trailers: undefined,
+    chunks: [],
+    size: 0,
+    overflow: false,
+    error: undefined,
+    rstCode: undefined,
+    open: false,
+  };
 }
 
 /** Keeps the bytes of a response up to `limit`; the rest is read and dropped. */

@@ -231,8 +231,11 @@ Deno.test({
         const error = await rejection(otlp.export(fanOut(), RESOURCE));
         assert.match(error.message, /failed: timed out after 300 ms$/);
         assert.equal(error.lostCount, 5);
+        // The silent connection is not used again: the next export opens another.
+        await rejection(otlp.export(fanOut(), RESOURCE));
+        assert.equal(held.length, 2);
         await otlp.shutdown();
-        assert.deepEqual([otlp.deliveredCount, otlp.lostCount], [0, 5]);
+        assert.deepEqual([otlp.deliveredCount, otlp.lostCount], [0, 10]);
       } finally {
         listener.close();
         for (const conn of held) conn.close();
