@@ -482,3 +482,31 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "OtlpExporter over gRPC: a shutdown whose time is up gives the call up, counted, session closed",
+  ignore: NO_GRPC,
+  async fn() {
+    // A server that takes the call and never answers.
+    await using server = await startRawServer(() => {});
+    const reports: string[] = [];
+    const otlp = exporter({ endpoint: server.endpoint, timeout: 60_000 }, reports);
+    const pending = otlp.export(fanOut(), RESOURCE).catch((error) => error);
+    while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(server.openSessions, 1);
+    await otlp.shutdown({ timeoutMillis: 50 });
+    const error = await pending;
+    assert.ok(error instanceof OtlpExportError);
+    assert.match(error.message, /failed: given up when the exporter was shut down$/);
+    assert.deepEqual([otlp.deliveredCount, otlp.lostCount], [0, 5]);
+    for (let i = 0; i < 400 && server.openSessions > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(server.openSessions, 0);
+    // After shutdown, an export fails at once and is counted too.
+    const late = await rejection(otlp.export(fanOut(), RESOURCE));
+    assert.equal(late.lostCount, 5);
+    assert.deepEqual([otlp.deliveredCount, otlp.lostCount], [0, 10]);
+  },
+});
