@@ -30,6 +30,8 @@ export function parseAddress(text: string, what: string): ListenAddress {
 export interface DashboardArgs {
   otlp: ListenAddress;
   ui: ListenAddress;
+  /** Where OTLP/gRPC is served; not at all when `undefined`. */
+  otlpGrpc: ListenAddress | undefined;
   maxTraces: number;
   maxMemoryBytes: number;
   maxBodyBytes: number;
@@ -42,11 +44,14 @@ export interface DashboardArgs {
 export const USAGE =
   `Usage: deno run --allow-net=127.0.0.1 jsr:@tracelinks/activity/dashboard [options]
 
-A local trace dashboard: OTLP/HTTP in (protobuf or JSON, gzip or not), linked traces out.
+A local trace dashboard: OTLP/HTTP in (protobuf or JSON, gzip or not), and OTLP/gRPC when
+asked, linked traces out.
 
 Options:
   --otlp=HOST:PORT        where OTLP/HTTP senders post /v1/traces (default 127.0.0.1:4318)
   --ui=HOST:PORT          where the page and its JSON API are served (default 127.0.0.1:18888)
+  --otlp-grpc=HOST:PORT   where OTLP/gRPC senders call TraceService/Export (off by default;
+                          the usual port is 4317)
   --max-traces=N          the most traces held; the least recently updated go first (default 10000)
   --max-memory=MIB        about the most memory the spans held take, in MiB (default 512)
   --max-body=MIB          the largest OTLP body, before and after gzip, in MiB (default 4)
@@ -72,6 +77,7 @@ function defaultArgs(): DashboardArgs {
   return {
     otlp: { hostname: "127.0.0.1", port: 4318 },
     ui: { hostname: "127.0.0.1", port: 18888 },
+    otlpGrpc: undefined,
     maxTraces: 10_000,
     maxMemoryBytes: 512 * 1024 * 1024,
     maxBodyBytes: 4 * 1024 * 1024,
@@ -95,6 +101,9 @@ function readFlag(out: DashboardArgs, arg: string, flag: string, value: string |
       return;
     case "--ui":
       out.ui = parseAddress(need(), flag);
+      return;
+    case "--otlp-grpc":
+      out.otlpGrpc = parseAddress(need(), flag);
       return;
     case "--max-traces": {
       const n = positive(need(), flag);

@@ -7,7 +7,8 @@
  *
  * It receives OTLP/HTTP (`POST /v1/traces`, protobuf or JSON, gzip or not) at
  * `127.0.0.1:4318`, from this module's exporter, the OpenTelemetry SDKs, or Deno's built-in
- * telemetry (`OTEL_DENO=true`), and serves a page at `http://127.0.0.1:18888/`: a live list of
+ * telemetry (`OTEL_DENO=true`), and OTLP/gRPC at `--otlp-grpc=HOST:PORT` when given, and
+ * serves a page at `http://127.0.0.1:18888/`: a live list of
  * traces (new ones appear within a second, by server-sent events), and for each trace the
  * waterfall with an arrow per link, the tree, every span's attributes, events and links, the
  * related traces, and downloads of the group as the HTML report or as OTLP JSON. The page reads a
@@ -52,6 +53,7 @@
 
 import { type DashboardArgs, type ListenAddress, parseAddress, parseArgs, USAGE } from "./_args.ts";
 import { Guard, isLoopback } from "./_guard.ts";
+import { type GrpcListener, serveGrpc } from "./_grpc.ts";
 import { Ingest } from "./_ingest.ts";
 import { TraceStore } from "./_store.ts";
 import { Ui } from "./_ui.ts";
@@ -125,6 +127,9 @@ export interface DashboardStats {
    */
   readonly ignoredRequests: number;
 }
+
+/** Each dashboard's ingest and body timeout, for the OTLP/gRPC server that feeds it. */
+const ingests = new WeakMap<Dashboard, { ingest: Ingest; bodyTimeout: number }>();
 
 function checkCount(value: unknown, name: string, fallback: number): number {
   const n = value ?? fallback;
@@ -216,6 +221,7 @@ export class Dashboard {
       maxExportSpans: 100_000,
       maxEventStreams: 32,
     }, this.#ingest.counts);
+    ingests.set(this, { ingest: this.#ingest, bodyTimeout });
   }
 
   /** What the dashboard holds and has done. */
@@ -285,6 +291,12 @@ export interface ServeDashboardOptions extends DashboardOptions {
    * @default {"127.0.0.1:18888"}
    */
   ui?: string;
+  /**
+   * Where OTLP/gRPC senders call `TraceService/Export`, as `HOST:PORT` (port 0 picks a free
+   * one), with the same bounds, token and Host check as OTLP/HTTP. Off unless given.
+   * @default {undefined}
+   */
+  otlpGrpc?: string;
 }
 
 /** A dashboard being served. */
@@ -293,6 +305,11 @@ export interface ServedDashboard extends AsyncDisposable {
   readonly dashboard: Dashboard;
   /** The base address of OTLP/HTTP, e.g. `http://127.0.0.1:4318` (senders add `/v1/traces`). */
   readonly otlpUrl: string;
+  /**
+   * The address of OTLP/gRPC, e.g. `http://127.0.0.1:4317` (a sender's endpoint as is), when
+   * it is served.
+   */
+  readonly otlpGrpcUrl: string | undefined;
   /** The address of the page, e.g. `http://127.0.0.1:18888/`. */
   readonly uiUrl: string;
   /** The address that logs a browser in (`uiUrl` with `?token=`), when there is a token. */
@@ -307,7 +324,8 @@ function urlOf(hostname: string, port: number): string {
 }
 
 /**
- * Serves a {@linkcode Dashboard}: OTLP/HTTP at `otlp`, the page and its API at `ui`.
+ * Serves a {@linkcode Dashboard}: OTLP/HTTP at `otlp`, the page and its API at `ui`, and
+ * OTLP/gRPC at `otlpGrpc` when it is given.
  *
  * @param options The addresses, the bounds and the token.
  * @returns The dashboard and its addresses, once listening.
@@ -324,17 +342,24 @@ function urlOf(hostname: string, port: number): string {
  * console.log(`OTLP ${served.otlpUrl}, page ${served.uiUrl}`);
  * ```
  */
-export function serveDashboard(options: ServeDashboardOptions = {}): Promise<ServedDashboard> {
-  const { otlp, ui, hosts } = checkAddresses(options);
+export async function serveDashboard(
+  options: ServeDashboardOptions = {},
+): Promise<ServedDashboard> {
+  const { otlp, ui, grpc, hosts } = checkAddresses(options);
   const dashboard = new Dashboard({ ...options, allowedHosts: hosts });
   const controller = new AbortController();
   let servers: Deno.HttpServer<Deno.NetAddr>[];
+  let grpcServer: GrpcListener | undefined;
   try {
     servers = listen(dashboard, otlp, ui, controller.signal);
+    if (grpc !== undefined) {
+      const { ingest, bodyTimeout } = ingests.get(dashboard)!;
+      grpcServer = await serveGrpc(grpc, ingest, bodyTimeout);
+    }
   } catch (error) {
     controller.abort();
     dashboard.close();
-    return Promise.reject(error);
+    throw error;
   }
   const otlpUrl = urlOf(otlp.hostname, servers[0]!.addr.port);
   const uiServer = servers[servers.length - 1]!;
@@ -344,18 +369,19 @@ export function serveDashboard(options: ServeDashboardOptions = {}): Promise<Ser
     closing ??= (async () => {
       dashboard.close();
       controller.abort();
-      await Promise.all(servers.map((s) => s.finished));
+      await Promise.all([...servers.map((s) => s.finished), grpcServer?.close()]);
     })();
-  return Promise.resolve({
+  return {
     dashboard,
     otlpUrl,
+    otlpGrpcUrl: grpc === undefined ? undefined : urlOf(grpc.hostname, grpcServer!.port),
     uiUrl,
     loginUrl: options.token === undefined
       ? undefined
       : `${uiUrl}?token=${encodeURIComponent(options.token)}`,
     shutdown,
     [Symbol.asyncDispose]: shutdown,
-  });
+  };
 }
 
 /**
@@ -366,10 +392,14 @@ export function serveDashboard(options: ServeDashboardOptions = {}): Promise<Ser
  */
 function checkAddresses(
   options: ServeDashboardOptions,
-): { otlp: ListenAddress; ui: ListenAddress; hosts: string[] } {
+): { otlp: ListenAddress; ui: ListenAddress; grpc: ListenAddress | undefined; hosts: string[] } {
   const otlp = parseAddress(options.otlp ?? "127.0.0.1:4318", "otlp");
   const ui = parseAddress(options.ui ?? "127.0.0.1:18888", "ui");
-  for (const [what, address] of [["OTLP", otlp], ["UI", ui]] as const) {
+  const grpc = options.otlpGrpc === undefined
+    ? undefined
+    : parseAddress(options.otlpGrpc, "otlpGrpc");
+  const addresses = [["OTLP", otlp], ["UI", ui], ["OTLP/gRPC", grpc ?? otlp]] as const;
+  for (const [what, address] of addresses) {
     if (!isLoopback(address.hostname) && options.token === undefined) {
       throw new TypeError(
         `Cannot serve the dashboard's ${what} on ${address.hostname}: an address other than loopback needs a token (--token)`,
@@ -377,10 +407,10 @@ function checkAddresses(
     }
   }
   const hosts = [...(options.allowedHosts ?? [])];
-  for (const { hostname } of [otlp, ui]) {
+  for (const { hostname } of [otlp, ui, grpc ?? otlp]) {
     if (!/^[\d.]+$/.test(hostname) && !hostname.includes(":")) hosts.push(hostname);
   }
-  return { otlp, ui, hosts };
+  return { otlp, ui, grpc, hosts };
 }
 
 /**
@@ -412,7 +442,8 @@ function listen(
 }
 
 /**
- * Reads the dashboard's command line (`--otlp=HOST:PORT`, `--ui=HOST:PORT`, `--max-traces=N`,
+ * Reads the dashboard's command line (`--otlp=HOST:PORT`, `--ui=HOST:PORT`,
+ * `--otlp-grpc=HOST:PORT`, `--max-traces=N`,
  * `--max-memory=MIB`, `--max-body=MIB`, `--token[=TOKEN]`, `--allow-host=NAME`) into options of
  * {@linkcode serveDashboard}. `--token` without a value makes a random token.
  *
@@ -452,6 +483,7 @@ function toOptions(args: DashboardArgs): ServeDashboardOptions {
     allowedHosts: args.allowedHosts,
   };
   if (args.token !== undefined) options.token = args.token;
+  if (args.otlpGrpc !== undefined) options.otlpGrpc = addressText(args.otlpGrpc);
   return options;
 }
 
@@ -480,6 +512,11 @@ async function main(): Promise<void> {
   console.log(
     `OTLP/HTTP  ${served.otlpUrl}/v1/traces  (OTEL_EXPORTER_OTLP_ENDPOINT=${served.otlpUrl})`,
   );
+  if (served.otlpGrpcUrl !== undefined) {
+    console.log(
+      `OTLP/gRPC  ${served.otlpGrpcUrl}  (OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_EXPORTER_OTLP_ENDPOINT=${served.otlpGrpcUrl})`,
+    );
+  }
   console.log(`Dashboard  ${served.loginUrl ?? served.uiUrl}`);
   if (args.token !== undefined) {
     console.log(`Token      senders add the header: Authorization: Bearer ${args.token}`);

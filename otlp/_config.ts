@@ -7,10 +7,18 @@ import type { ErrorHandler } from "../_diagnostics.ts";
 import { runtimeEnv, unreadableEnv } from "../_env.ts";
 import { safeString } from "../_format.ts";
 import type { OtlpProtocol } from "./encode.ts";
-import { errorText, netHost } from "./_transport.ts";
+import { GRPC_EXPORT_PATH } from "./_grpc_wire.ts";
+import { netHost } from "./_transport.ts";
+import { type IgnoreVariable, type Read, resolveHeaders, transportHeaders } from "./_headers.ts";
 
 /** Whether request bodies are compressed. */
 export type OtlpCompression = "gzip" | "none";
+
+/**
+ * How the exporter sends: OTLP/HTTP with a protobuf or JSON body ({@linkcode OtlpProtocol}), or
+ * OTLP/gRPC (`"grpc"`: the unary `Export` call of the trace service over HTTP/2).
+ */
+export type OtlpExporterProtocol = OtlpProtocol | "grpc";
 
 /** How failed requests are retried (the OpenTelemetry SDKs' defaults). */
 export interface OtlpRetryOptions {
@@ -39,15 +47,17 @@ export interface OtlpRetryOptions {
 /** Options of {@linkcode OtlpExporter}. Each one left out is read from the environment. */
 export interface OtlpExporterOptions {
   /**
-   * The full URL requests go to, used as is. Wins over `endpoint`.
-   * Environment: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`.
+   * The full URL requests go to, used as is. Wins over `endpoint`. With `grpc`, the same as
+   * `endpoint`. Environment: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`.
    * @default {"http://localhost:4318/v1/traces"}
    */
   url?: string;
   /**
-   * The base URL of the OTLP/HTTP receiver; `/v1/traces` is appended.
+   * The base URL of the OTLP/HTTP receiver; `/v1/traces` is appended. With `grpc`, the
+   * server's URL (`http://` without TLS, `https://` with it) or `host:port` (TLS unless
+   * `insecure`); calls go to its `/opentelemetry.proto.collector.trace.v1.TraceService/Export`.
    * Environment: `OTEL_EXPORTER_OTLP_ENDPOINT`.
-   * @default {"http://localhost:4318"}
+   * @default {"http://localhost:4318", or "http://localhost:4317" with grpc}
    */
   endpoint?: string;
   /**
@@ -65,11 +75,26 @@ export interface OtlpExporterOptions {
    */
   timeout?: number;
   /**
-   * The encoding. Environment: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`,
-   * `OTEL_EXPORTER_OTLP_PROTOCOL` (`grpc` is not supported and falls back to the default).
+   * The transport and encoding: `http/protobuf`, `http/json`, or `grpc` (over `node:http2`,
+   * which Deno, Node.js and Bun have). Environment: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`,
+   * `OTEL_EXPORTER_OTLP_PROTOCOL`.
    * @default {"http/protobuf"}
    */
-  protocol?: OtlpProtocol;
+  protocol?: OtlpExporterProtocol;
+  /**
+   * With `grpc` and an endpoint written `host:port` (no scheme): connect without TLS. An
+   * endpoint's `http://` or `https://` wins over it. Environment:
+   * `OTEL_EXPORTER_OTLP_TRACES_INSECURE`, `OTEL_EXPORTER_OTLP_INSECURE` (`true` or `false`).
+   * @default {false}
+   */
+  insecure?: boolean;
+  /**
+   * With `grpc` over TLS: the path of a PEM file of the certificate authorities to trust instead
+   * of the runtime's own (read when the first call connects). Environment:
+   * `OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CERTIFICATE`.
+   * @default {undefined}
+   */
+  certificate?: string;
   /**
    * Body compression. Environment: `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION`,
    * `OTEL_EXPORTER_OTLP_COMPRESSION`.
@@ -77,7 +102,8 @@ export interface OtlpExporterOptions {
    */
   compression?: OtlpCompression;
   /**
-   * Retries on 429, 502, 503, 504 and network errors.
+   * Retries on 429, 502, 503, 504 and network errors; with `grpc`, on the status codes that the
+   * OTLP specification calls retryable, and network errors.
    * @default {{ maxAttempts: 5, initialBackoff: 1000, maxBackoff: 5000, multiplier: 1.5 }}
    */
   retry?: OtlpRetryOptions;
@@ -88,7 +114,8 @@ export interface OtlpExporterOptions {
   maxResponseBytes?: number;
   /**
    * The `fetch` used to send requests. The exporter calls it with the URL as a string and a
-   * `RequestInit`, so any `fetch` fits, and so does a stand-in of that shape.
+   * `RequestInit`, so any `fetch` fits, and so does a stand-in of that shape. Not used with
+   * `grpc`.
    * @default {globalThis.fetch}
    */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
@@ -118,6 +145,7 @@ export interface OtlpExporterOptions {
 export type FetchFunction = NonNullable<OtlpExporterOptions["fetch"]>;
 
 const DEFAULT_ENDPOINT = "http://localhost:4318";
+const DEFAULT_GRPC_ENDPOINT = "http://localhost:4317";
 const TRACES_PATH = "v1/traces";
 const DEFAULT_TIMEOUT = 10_000;
 const DEFAULT_MAX_RESPONSE_BYTES = 65_536;
@@ -128,13 +156,15 @@ const DEFAULT_RETRY: Required<OtlpRetryOptions> = {
   multiplier: 1.5,
 };
 
-function checkUrl(value: unknown, what: string): URL {
+function checkUrl(value: unknown, what: string, grpc?: { insecure: boolean }): URL {
   if (typeof value !== "string") {
     throw new TypeError(`Cannot make OtlpExporter: ${what} must be a string, got ${typeof value}`);
   }
   let url: URL;
   try {
-    url = new URL(value);
+    // gRPC also takes `host:port`, secure unless `insecure` says otherwise.
+    const schemeless = grpc !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+    url = new URL(schemeless ? `${grpc.insecure ? "http" : "https"}://${value}` : value);
   } catch {
     throw new SyntaxError(
       `Cannot make OtlpExporter: ${what} ${JSON.stringify(value)} is not a URL`,
@@ -150,30 +180,17 @@ function checkUrl(value: unknown, what: string): URL {
   return url;
 }
 
+/** The URL of the gRPC Export method on the server `base` names (its path is not used). */
+function grpcUrl(base: URL): string {
+  return new URL(GRPC_EXPORT_PATH, base.origin).href;
+}
+
 function tracesUrl(base: URL): string {
   const url = new URL(base.href);
   url.pathname = url.pathname.endsWith("/")
     ? url.pathname + TRACES_PATH
     : `${url.pathname}/${TRACES_PATH}`;
   return url.href;
-}
-
-/** Parses the `OTEL_EXPORTER_OTLP_HEADERS` form: `key=value,key2=value2`, values %-encoded. */
-function parseHeaderList(value: string): [string, string][] {
-  const out: [string, string][] = [];
-  for (const item of value.split(",")) {
-    const at = item.indexOf("=");
-    if (at <= 0) continue;
-    const key = item.slice(0, at).trim();
-    let v = item.slice(at + 1).trim();
-    try {
-      v = decodeURIComponent(v);
-    } catch {
-      // Kept as written.
-    }
-    if (key !== "") out.push([key, v]);
-  }
-  return out;
 }
 
 function positiveNumber(value: unknown, what: string, allowZero = false): number {
@@ -192,13 +209,17 @@ function positiveNumber(value: unknown, what: string, allowZero = false): number
 
 /** The exporter's settings, checked, with the environment and the defaults filled in. */
 export interface OtlpConfig {
-  /** The URL requests go to. */
+  /** The URL requests go to (for gRPC, the method's URL). */
   readonly url: string;
-  /** The headers of every request, content type and encoding included. */
+  /** The headers of every request, content type and encoding included (HTTP). */
   readonly headers: Headers;
+  /** The metadata of every call, checked (gRPC). */
+  readonly metadata: readonly (readonly [string, string])[];
+  /** The path of the PEM file of trusted certificate authorities (gRPC with TLS). */
+  readonly certificate: string | undefined;
   /** How long one export may take, in milliseconds. */
   readonly timeout: number;
-  readonly protocol: OtlpProtocol;
+  readonly protocol: OtlpExporterProtocol;
   readonly compression: OtlpCompression;
   readonly retry: Required<OtlpRetryOptions>;
   readonly maxResponseBytes: number;
@@ -208,12 +229,6 @@ export interface OtlpConfig {
   /** The variables that would have set the endpoint but could not be read (no permission). */
   readonly unreadEndpoint: readonly string[];
 }
-
-/** Says that a variable was ignored, and why. */
-export type IgnoreVariable = (name: string, value: string, why: string) => void;
-
-/** Reads a variable: its trimmed value, or `undefined` when unset, blank or unreadable. */
-type Read = (name: string) => string | undefined;
 
 /**
  * Resolves the options of an `OtlpExporter`: each one left out comes from the environment
@@ -237,33 +252,40 @@ export function resolveOtlpConfig(
       return undefined;
     }
   };
-  const url = resolveUrl(options, read, ignore);
-  const headers = resolveHeaders(options, read, ignore);
-  const timeout = resolveTimeout(options, read, ignore);
   const protocol = options.protocol !== undefined
     ? checkChoice("protocol", options.protocol, PROTOCOLS)
     : envChoice(read, ignore, "PROTOCOL", PROTOCOLS) ?? "http/protobuf";
+  const grpc = protocol === "grpc"
+    ? { insecure: resolveInsecure(options, read, ignore) }
+    : undefined;
+  const url = resolveUrl(options, read, ignore, grpc);
+  const headers = resolveHeaders(options, read, ignore, grpc !== undefined);
+  const timeout = resolveTimeout(options, read, ignore);
   const compression = options.compression !== undefined
     ? checkChoice("compression", options.compression, COMPRESSIONS)
     : envChoice(read, ignore, "COMPRESSION", COMPRESSIONS) ?? "none";
   const retry = resolveRetry(options.retry);
   const maxResponseBytes = resolveMaxResponseBytes(options.maxResponseBytes);
-  headers.set(
-    "content-type",
-    protocol === "http/json" ? "application/json" : "application/x-protobuf",
-  );
-  if (compression === "gzip") headers.set("content-encoding", "gzip");
-  const defaultUrl = tracesUrl(new URL(DEFAULT_ENDPOINT));
+  const certificate = resolveCertificate(options, read, ignore, grpc !== undefined);
+  const metadata = transportHeaders(headers, protocol, compression);
+  if (grpc !== undefined && options.fetch !== undefined) {
+    ignore("fetch", "(a function)", "OTLP/gRPC does not use fetch");
+  }
+  const defaultUrl = grpc !== undefined
+    ? grpcUrl(new URL(DEFAULT_GRPC_ENDPOINT))
+    : tracesUrl(new URL(DEFAULT_ENDPOINT));
   return {
     url,
     headers,
+    metadata,
+    certificate,
     timeout,
     protocol,
     compression,
     retry,
     maxResponseBytes,
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
-    netHost: options.fetch === undefined ? netHost(url) : undefined,
+    netHost: options.fetch === undefined || grpc !== undefined ? netHost(url) : undefined,
     // An endpoint left to the default because its variables could not be read (Deno without
     // the env permission) is pointed out if sending there fails.
     unreadEndpoint: options.url === undefined && options.endpoint === undefined &&
@@ -273,52 +295,114 @@ export function resolveOtlpConfig(
   };
 }
 
-/** Where: `url`, else `endpoint` + `/v1/traces`, else the variables, else the default. */
-function resolveUrl(options: OtlpExporterOptions, read: Read, ignore: IgnoreVariable): string {
-  if (options.url !== undefined) return checkUrl(options.url, "url").href;
-  if (options.endpoint !== undefined) return tracesUrl(checkUrl(options.endpoint, "endpoint"));
-  const traces = read("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-  if (traces !== undefined) {
-    try {
-      return checkUrl(traces, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").href;
-    } catch {
-      ignore("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces, "not an http or https URL");
-    }
-  }
-  const base = read("OTEL_EXPORTER_OTLP_ENDPOINT");
-  if (base !== undefined) {
-    try {
-      return tracesUrl(checkUrl(base, "OTEL_EXPORTER_OTLP_ENDPOINT"));
-    } catch {
-      ignore("OTEL_EXPORTER_OTLP_ENDPOINT", base, "not an http or https URL");
-    }
-  }
-  return tracesUrl(new URL(DEFAULT_ENDPOINT));
-}
+/** Where the export goes, from an option or a variable. */
+type Where = (value: string, what: string) => string;
 
-/** Headers: the general variable, then the traces variable, then the options. */
-function resolveHeaders(options: OtlpExporterOptions, read: Read, ignore: IgnoreVariable): Headers {
-  const headers = new Headers();
-  for (const name of ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"]) {
+/**
+ * Where: `url`, else `endpoint` + `/v1/traces`, else the variables, else the default. For gRPC,
+ * the server's URL with the method's path, from whichever is given first.
+ */
+function resolveUrl(
+  options: OtlpExporterOptions,
+  read: Read,
+  ignore: IgnoreVariable,
+  grpc: { insecure: boolean } | undefined,
+): string {
+  const asIs: Where = grpc === undefined
+    ? (value, what) => checkUrl(value, what).href
+    : (value, what) => grpcUrlOf(value, what, grpc, ignore);
+  const base: Where = grpc === undefined ? (value, what) => tracesUrl(checkUrl(value, what)) : asIs;
+  if (options.url !== undefined) return asIs(options.url, "url");
+  if (options.endpoint !== undefined) return base(options.endpoint, "endpoint");
+  for (
+    const [name, where] of [["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", asIs], [
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
+      base,
+    ]] as const
+  ) {
     const value = read(name);
     if (value === undefined) continue;
-    for (const [key, v] of parseHeaderList(value)) {
-      try {
-        headers.set(key, v);
-      } catch {
-        ignore(name, value, `header ${JSON.stringify(key)} is not valid`);
-      }
-    }
-  }
-  if (options.headers !== undefined) {
     try {
-      const given = new Headers(options.headers as HeadersInit);
-      given.forEach((value, key) => headers.set(key, value));
-    } catch (error) {
-      throw new TypeError(`Cannot make OtlpExporter: headers are not valid: ${errorText(error)}`);
+      return where(value, name);
+    } catch {
+      ignore(
+        name,
+        value,
+        grpc === undefined ? "not an http or https URL" : "not an http or https URL, nor host:port",
+      );
     }
   }
-  return headers;
+  return grpc === undefined
+    ? tracesUrl(new URL(DEFAULT_ENDPOINT))
+    : grpcUrl(new URL(DEFAULT_GRPC_ENDPOINT));
+}
+
+/** A gRPC server's method URL; a path given with the server is said to be unused. */
+function grpcUrlOf(
+  value: string,
+  what: string,
+  grpc: { insecure: boolean },
+  ignore: IgnoreVariable,
+): string {
+  const url = checkUrl(value, what, grpc);
+  if (url.pathname !== "/" && url.pathname !== "") {
+    ignore(`the path of ${what}`, url.pathname, `a gRPC call goes to ${GRPC_EXPORT_PATH}`);
+  }
+  return grpcUrl(url);
+}
+
+/** `insecure`, else the traces variable, else the general one, else `false`. */
+function resolveInsecure(
+  options: OtlpExporterOptions,
+  read: Read,
+  ignore: IgnoreVariable,
+): boolean {
+  if (options.insecure !== undefined) {
+    if (typeof options.insecure !== "boolean") {
+      throw new TypeError(
+        `Cannot make OtlpExporter: insecure must be a boolean, got ${safeString(options.insecure)}`,
+      );
+    }
+    return options.insecure;
+  }
+  for (const name of ["OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"]) {
+    const value = read(name);
+    if (value === undefined) continue;
+    const lower = value.toLowerCase();
+    if (lower === "true" || lower === "false") return lower === "true";
+    ignore(name, value, "expected true or false");
+  }
+  return false;
+}
+
+/** The CA file for gRPC over TLS: the option, else the traces variable, else the general one. */
+function resolveCertificate(
+  options: OtlpExporterOptions,
+  read: Read,
+  ignore: IgnoreVariable,
+  grpc: boolean,
+): string | undefined {
+  const why =
+    "only OTLP/gRPC reads a certificate file here; for OTLP/HTTP, give the runtime the certificate authority";
+  if (options.certificate !== undefined) {
+    if (typeof options.certificate !== "string" || options.certificate === "") {
+      throw new TypeError(
+        `Cannot make OtlpExporter: certificate must be the path of a PEM file, got ${
+          typeof options.certificate === "string" ? '""' : safeString(options.certificate)
+        }`,
+      );
+    }
+    if (!grpc) ignore("certificate", options.certificate, why);
+    return grpc ? options.certificate : undefined;
+  }
+  for (const name of ["OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"]) {
+    const value = read(name);
+    if (value === undefined) continue;
+    if (grpc) return value;
+    ignore(name, value, why);
+    return undefined;
+  }
+  return undefined;
 }
 
 function resolveTimeout(options: OtlpExporterOptions, read: Read, ignore: IgnoreVariable): number {
@@ -334,7 +418,7 @@ function resolveTimeout(options: OtlpExporterOptions, read: Read, ignore: Ignore
   return timeout ?? DEFAULT_TIMEOUT;
 }
 
-const PROTOCOLS = ["http/protobuf", "http/json"] as const;
+const PROTOCOLS = ["http/protobuf", "http/json", "grpc"] as const;
 const COMPRESSIONS = ["gzip", "none"] as const;
 
 function checkChoice<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {

@@ -1,112 +1,85 @@
-// Sending an OTLP/HTTP request: POST with a deadline for the whole export (every attempt and
-// wait included), retries with exponential backoff and jitter on 429, 502, 503, 504 and network
-// errors (honouring Retry-After), bounded reads of response bodies, and the permission checks
-// that Deno needs. It says how the request went; the exporter counts and reports.
+// Sending an OTLP/HTTP request: POST, retried (through the loop of _retry.ts) on 429, 502, 503,
+// 504 and network errors, honouring Retry-After; bounded reads of response bodies and of their
+// partial success; and the permission checks that Deno needs. It says how the request went; the
+// exporter counts and reports.
 
-import { MAX_TIMER_DELAY } from "../_timers.ts";
 import { escapeControl, safeString } from "../_format.ts";
-import type { OtlpProtocol } from "./encode.ts";
 import { int64Number, readFields } from "./_protobuf.ts";
+import {
+  abandoned,
+  type Attempt,
+  failed,
+  type LastAnswer,
+  type Outcome,
+  retrying,
+  type RetrySettings,
+  untilAborted,
+} from "./_retry.ts";
 
 /** The answers worth another attempt. */
 const RETRYABLE = new Set([429, 502, 503, 504]);
 
-/** How failed requests are retried: attempts, and the backoff between them. */
-export interface RetryPolicy {
-  readonly maxAttempts: number;
-  readonly initialBackoff: number;
-  readonly maxBackoff: number;
-  readonly multiplier: number;
-}
-
 /** What a request needs. */
-export interface PostSettings {
+export interface PostSettings extends RetrySettings {
   readonly url: string;
   readonly headers: Headers;
-  readonly protocol: OtlpProtocol;
-  /** How long the whole export may take, in milliseconds (for messages). */
-  readonly timeout: number;
-  readonly retry: RetryPolicy;
+  readonly protocol: string;
   readonly maxResponseBytes: number;
   readonly fetch: (input: string, init: RequestInit) => Promise<Response>;
 }
 
-/** How a request went: accepted (the response, to read), or why it failed. */
-export type PostOutcome =
-  | {
-    readonly ok: true;
-    readonly response: Response;
-    readonly attempts: number;
-    /** The signal of the last attempt, which bounds reading the response. */
-    readonly signal: AbortSignal;
-  }
-  | {
-    readonly ok: false;
-    readonly message: string;
-    readonly status: number | undefined;
-    readonly attempts: number;
-    /** A missing permission and an export given up at shutdown are said apart. */
-    readonly kind: "failed" | "permission" | "abandoned";
-  };
-
-function failed(
-  message: string,
-  status: number | undefined,
-  attempts: number,
-  kind: "failed" | "permission" | "abandoned" = "failed",
-): PostOutcome {
-  return { ok: false, message, status, attempts, kind };
+/** What the receiver answered to an accepted export, as far as it could be read. */
+export interface Reply {
+  /** The partial success, or `undefined` when the response could not be read. */
+  readonly partial: { readonly rejected: number; readonly message: string } | undefined;
+  /** Why the response could not be read, or `""`. */
+  readonly unreadable: string;
+  /** The HTTP status of the response. */
+  readonly status: number | undefined;
 }
 
 /**
  * Sends `body` until it is accepted, the answer is final, the attempts are used up, the
- * `deadline` (a `Date.now()` value) passes, or `abandon` aborts.
+ * `deadline` (a `Date.now()` value) passes, or `abandon` aborts; reads the partial success of
+ * the response that accepted it.
  */
 export async function post(
   settings: PostSettings,
   body: Uint8Array<ArrayBuffer>,
   deadline: number,
   abandon: AbortSignal,
-): Promise<PostOutcome> {
-  const { maxAttempts, initialBackoff, maxBackoff, multiplier } = settings.retry;
-  let status: number | undefined;
-  for (let attempt = 1;; attempt++) {
-    if (abandon.aborted) return abandoned(status, attempt - 1);
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) {
-      return failed(`timed out after ${settings.timeout} ms`, status, attempt - 1);
+): Promise<Outcome<Reply>> {
+  const outcome = await retrying<Response>(
+    settings,
+    deadline,
+    abandon,
+    (signal, n, last) => attemptOnce(settings, body, signal, abandon, n, last),
+  );
+  if (!outcome.ok) return outcome;
+  const reply = await readReply(outcome.value, settings, outcome.signal);
+  return { ...outcome, value: reply };
+}
+
+async function readReply(
+  response: Response,
+  settings: PostSettings,
+  signal: AbortSignal,
+): Promise<Reply> {
+  try {
+    const { bytes, complete } = await readLimited(response, settings.maxResponseBytes, signal);
+    if (!complete) {
+      return {
+        partial: undefined,
+        unreadable: `the response is larger than ${settings.maxResponseBytes} bytes`,
+        status: response.status,
+      };
     }
-    const signal = eitherSignal(AbortSignal.timeout(Math.min(remaining, MAX_TIMER_DELAY)), abandon);
-    const result = await attemptOnce(settings, body, signal, abandon, attempt, status);
-    if ("done" in result) return result.done;
-    status = result.status;
-    if (attempt >= maxAttempts) return failed(result.problem, status, attempt);
-    let wait = result.wait;
-    if (wait === undefined) {
-      const base = Math.min(maxBackoff, initialBackoff * multiplier ** (attempt - 1));
-      wait = base / 2 + Math.random() * base / 2;
-    }
-    if (Date.now() + wait >= deadline) {
-      return failed(
-        `${result.problem} (the next attempt, in ${
-          Math.round(wait)
-        } ms, would pass the ${settings.timeout} ms timeout)`,
-        status,
-        attempt,
-      );
-    }
-    await sleep(wait, abandon);
+    const json = isJson(response, settings.protocol);
+    return { partial: readPartialSuccess(bytes, json), unreadable: "", status: response.status };
+  } catch (error) {
+    return { partial: undefined, unreadable: errorText(error), status: response.status };
   }
 }
-
-function abandoned(status: number | undefined, attempts: number): PostOutcome {
-  return failed("given up when the exporter was shut down", status, attempts, "abandoned");
-}
-
-/** One attempt: a final outcome, or a problem worth another attempt (after `wait`, if given). */
-type Attempt =
-  | { readonly done: PostOutcome }
-  | { readonly problem: string; readonly status: number | undefined; readonly wait?: number };
 
 async function attemptOnce(
   settings: PostSettings,
@@ -114,8 +87,8 @@ async function attemptOnce(
   signal: AbortSignal,
   abandon: AbortSignal,
   attempt: number,
-  status: number | undefined,
-): Promise<Attempt> {
+  last: LastAnswer,
+): Promise<Attempt<Response>> {
   let response: Response;
   try {
     response = await untilAborted(
@@ -123,17 +96,17 @@ async function attemptOnce(
       signal,
     );
   } catch (error) {
-    if (abandon.aborted) return { done: abandoned(status, attempt) };
+    if (abandon.aborted) return { done: abandoned(last, attempt) };
     if (signal.aborted) {
-      return { done: failed(`timed out after ${settings.timeout} ms`, status, attempt) };
+      return { done: failed(`timed out after ${settings.timeout} ms`, last, attempt) };
     }
     if (isPermissionError(error)) {
       const message = `${errorText(error)} (a permission error is not retried)`;
-      return { done: failed(message, status, attempt, "permission") };
+      return { done: failed(message, last, attempt, "permission") };
     }
-    return { problem: `network error: ${errorText(error)}`, status };
+    return { problem: `network error: ${errorText(error)}`, status: last.status };
   }
-  if (response.ok) return { done: { ok: true, response, attempts: attempt, signal } };
+  if (response.ok) return { done: { ok: true, value: response, attempts: attempt, signal } };
   let detail = "";
   try {
     const { bytes } = await readLimited(response, settings.maxResponseBytes, signal);
@@ -144,35 +117,12 @@ async function attemptOnce(
   const problem = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}${
     detail === "" ? "" : `: ${detail}`
   }`;
-  if (!RETRYABLE.has(response.status)) return { done: failed(problem, response.status, attempt) };
-  const wait = retryAfterMs(response.headers.get("retry-after"));
-  return wait === undefined
-    ? { problem, status: response.status }
-    : { problem, status: response.status, wait };
+  const status = response.status;
+  if (!RETRYABLE.has(status)) return { done: failed(problem, { status }, attempt) };
+  return { problem, status, wait: retryAfterMs(response.headers.get("retry-after")) };
 }
 
-/**
- * Settles as `promise` does, or rejects with the signal's reason when it aborts first: the
- * timeout holds even for a `fetch` or a body stream that ignores the signal.
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const abort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", abort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", abort);
-        reject(error);
-      },
-    );
-  });
-}
-
+/** Reads a response body, at most `limit` bytes; `complete` says whether it was all read. */
 export async function readLimited(
   response: Response,
   limit: number,
@@ -217,7 +167,7 @@ export async function readLimited(
   return { bytes, complete };
 }
 
-export function isJson(response: Response, protocol: OtlpProtocol): boolean {
+export function isJson(response: Response, protocol: string): boolean {
   const type = response.headers.get("content-type") ?? "";
   if (type.includes("json")) return true;
   if (type.includes("protobuf")) return false;
@@ -293,32 +243,6 @@ function retryAfterMs(value: string | null): number | undefined {
   return Math.max(0, at - Date.now());
 }
 
-/** Waits `ms` milliseconds, or less when `signal` aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_DELAY));
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
-/** A signal that aborts when either does (`AbortSignal.any` where the runtime has it). */
-function eitherSignal(a: AbortSignal, b: AbortSignal): AbortSignal {
-  const any = (AbortSignal as { any?: (signals: AbortSignal[]) => AbortSignal }).any;
-  if (typeof any === "function") return any.call(AbortSignal, [a, b]);
-  const controller = new AbortController();
-  for (const signal of [a, b]) {
-    if (signal.aborted) controller.abort(signal.reason);
-    else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
-  }
-  return controller.signal;
-}
-
 export async function gzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
   const stream = new Blob([data]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
@@ -359,7 +283,7 @@ export function netPermissionProblem(host: string | undefined, url: string): str
 }
 
 /** Whether an error is the runtime refusing for lack of a permission: no retry can help. */
-function isPermissionError(error: unknown): boolean {
+export function isPermissionError(error: unknown): boolean {
   try {
     const errors = (globalThis as {
       Deno?: { errors?: { NotCapable?: unknown; PermissionDenied?: unknown } };

@@ -1,6 +1,6 @@
 /**
- * {@linkcode OtlpExporter}: sends recorded activities to an OTLP/HTTP receiver, with retries,
- * a timeout and counts of what was delivered and lost; {@linkcode OtlpExportError} says why an
+ * {@linkcode OtlpExporter}: sends recorded activities to an OTLP/HTTP or OTLP/gRPC receiver, with
+ * retries, a timeout and counts of what was delivered and lost; {@linkcode OtlpExportError} says why an
  * export failed.
  *
  * @example Counts of what was delivered
@@ -34,18 +34,13 @@ import {
   type OtlpCompression,
   type OtlpConfig,
   type OtlpExporterOptions,
+  type OtlpExporterProtocol,
   resolveOtlpConfig,
 } from "./_config.ts";
-import { encodeOtlpTraces, type OtlpProtocol } from "./encode.ts";
-import {
-  errorText,
-  gzip,
-  isJson,
-  netPermissionProblem,
-  post,
-  readLimited,
-  readPartialSuccess,
-} from "./_transport.ts";
+import { encodeOtlpTraces } from "./encode.ts";
+import type { Outcome } from "./_retry.ts";
+import { errorText, gzip, netPermissionProblem, post, type Reply } from "./_transport.ts";
+import type { GrpcTransport } from "./_grpc.ts";
 
 /**
  * Why an export failed: the rejection of {@linkcode OtlpExporter.export}, and what
@@ -64,6 +59,8 @@ import {
 export class OtlpExportError extends Error {
   /** The HTTP status of the last response, or `undefined` when there was none. */
   readonly status: number | undefined;
+  /** The gRPC status code of the last OTLP/gRPC answer, or `undefined` when there was none. */
+  readonly grpcStatus: number | undefined;
   /** How many requests were made. */
   readonly attempts: number;
   /** How many activities were not delivered. */
@@ -73,29 +70,39 @@ export class OtlpExportError extends Error {
    * Makes the error.
    *
    * @param message What went wrong.
-   * @param details The last status, the attempts made and the activities lost.
+   * @param details The last status (HTTP, and gRPC for OTLP/gRPC), the attempts made and the
+   * activities lost.
    */
   constructor(
     message: string,
-    details: { status?: number | undefined; attempts?: number; lostCount?: number } = {},
+    details: {
+      status?: number | undefined;
+      grpcStatus?: number | undefined;
+      attempts?: number;
+      lostCount?: number;
+    } = {},
   ) {
     super(message);
     this.name = "OtlpExportError";
     this.status = details.status;
+    this.grpcStatus = details.grpcStatus;
     this.attempts = details.attempts ?? 0;
     this.lostCount = details.lostCount ?? 0;
   }
 }
 
 /**
- * Sends recorded activities to an OTLP/HTTP receiver (`POST {endpoint}/v1/traces`): an
- * OpenTelemetry Collector, Jaeger (its all-in-one image listens on 4318), Grafana Tempo, or
- * a vendor's endpoint. Use it behind the batch processor in production; it also works behind
- * `SimpleProcessor` (one request per activity).
+ * Sends recorded activities to an OTLP/HTTP receiver (`POST {endpoint}/v1/traces`), or with
+ * `protocol: "grpc"` to an OTLP/gRPC one (the unary `TraceService/Export` call, on one HTTP/2
+ * session reused across exports): an OpenTelemetry Collector, Jaeger (its all-in-one image
+ * listens on 4318 and 4317), Grafana Tempo, or a vendor's endpoint. Use it behind the batch
+ * processor in production; it also works behind `SimpleProcessor` (one request per activity).
  *
  * Delivery: requests answered 429, 502, 503 or 504, and network errors, are retried with
  * exponential backoff and jitter (honouring `Retry-After`) until `retry.maxAttempts` or the
- * `timeout` of the export is reached; other answers are final. A failed export rejects (the
+ * `timeout` of the export is reached; other answers are final. Over gRPC, the codes the OTLP
+ * specification calls retryable are retried (`RESOURCE_EXHAUSTED` only with `RetryInfo`), and a
+ * server's `RetryInfo` delay is honoured. A failed export rejects (the
  * processor reports it) and its activities are counted in {@linkcode OtlpExporter.lostCount};
  * a partial success counts the rejected spans as lost and rejects too. At shutdown, pending
  * exports are awaited (each ends within its timeout) and the number of activities lost is
@@ -138,6 +145,8 @@ export class OtlpExporter implements ActivityExporter {
   #lostSaid = 0;
   #lastError: unknown;
   #shutdown: Promise<void> | undefined;
+  // OTLP/gRPC only: the transport, loaded and made on the first export.
+  #grpc: Promise<GrpcTransport> | undefined;
 
   /**
    * Makes the exporter. Options left out are read from the standard `OTEL_EXPORTER_OTLP_*`
@@ -197,13 +206,13 @@ export class OtlpExporter implements ActivityExporter {
     for (const [error, where, level] of early) safeReport(this.#onError, error, where, level);
   }
 
-  /** The URL requests go to. */
+  /** The URL requests go to; for OTLP/gRPC, the URL of the Export method. */
   get url(): string {
     return this.#config.url;
   }
 
-  /** The encoding. */
-  get protocol(): OtlpProtocol {
+  /** The transport and encoding. */
+  get protocol(): OtlpExporterProtocol {
     return this.#config.protocol;
   }
 
@@ -274,8 +283,7 @@ export class OtlpExporter implements ActivityExporter {
   #fail(
     count: number,
     message: string,
-    status: number | undefined,
-    attempts: number,
+    answer: { status?: number | undefined; grpcStatus?: number | undefined; attempts: number },
     kind: "failed" | "permission" | "abandoned" = "failed",
   ): never {
     this.#lost += count;
@@ -294,13 +302,14 @@ export class OtlpExporter implements ActivityExporter {
         "warn",
       );
     }
+    const { attempts } = answer;
     throw new OtlpExportError(
       `OTLP export of ${count} ${
         count === 1 ? "activity" : "activities"
       } to ${this.#config.url} failed${
         attempts > 1 ? ` after ${attempts} attempts` : ""
       }: ${message}`,
-      { status, attempts, lostCount: count },
+      { status: answer.status, grpcStatus: answer.grpcStatus, attempts, lostCount: count },
     );
   }
 
@@ -309,41 +318,35 @@ export class OtlpExporter implements ActivityExporter {
     const config = this.#config;
     const denied = netPermissionProblem(config.netHost, config.url);
     // A missing permission is said once per export and never retried: no retry can mend it.
-    if (denied !== undefined) return this.#fail(count, denied, undefined, 0, "permission");
+    if (denied !== undefined) return this.#fail(count, denied, { attempts: 0 }, "permission");
     const deadline = Date.now() + config.timeout;
+    const grpc = config.protocol === "grpc";
     let body: Uint8Array<ArrayBuffer>;
     try {
-      body = encodeOtlpTraces(activities, resource, { protocol: config.protocol });
+      body = encodeOtlpTraces(activities, resource, {
+        protocol: grpc ? "http/protobuf" : config.protocol as "http/protobuf",
+      });
       if (config.compression === "gzip") body = await gzip(body);
     } catch (error) {
-      return this.#fail(count, `cannot encode the request: ${errorText(error)}`, undefined, 0);
+      return this.#fail(count, `cannot encode the request: ${errorText(error)}`, { attempts: 0 });
     }
-    const outcome = await post(config, body, deadline, this.#abandon.signal);
-    if (!outcome.ok) {
-      return this.#fail(count, outcome.message, outcome.status, outcome.attempts, outcome.kind);
-    }
-    return await this.#accepted(outcome.response, count, outcome.attempts, outcome.signal);
+    const abandon = this.#abandon.signal;
+    const outcome: Outcome<Reply> = grpc
+      ? await (await this.#grpcTransport()).send(body, deadline, abandon)
+      : await post(config, body, deadline, abandon);
+    if (!outcome.ok) return this.#fail(count, outcome.message, outcome, outcome.kind);
+    return this.#accepted(outcome.value, count, outcome.attempts);
   }
 
-  async #accepted(
-    response: Response,
-    count: number,
-    attempts: number,
-    signal: AbortSignal,
-  ): Promise<void> {
-    let partial: { rejected: number; message: string } | undefined;
-    let unreadable = "";
-    try {
-      const { bytes, complete } = await readLimited(
-        response,
-        this.#config.maxResponseBytes,
-        signal,
-      );
-      if (complete) partial = readPartialSuccess(bytes, isJson(response, this.#config.protocol));
-      else unreadable = `the response is larger than ${this.#config.maxResponseBytes} bytes`;
-    } catch (error) {
-      unreadable = errorText(error);
-    }
+  /** The gRPC transport, loaded on first use. */
+  #grpcTransport(): Promise<GrpcTransport> {
+    return this.#grpc ??= import("./_grpc.ts").then((module) =>
+      new module.GrpcTransport(this.#config)
+    );
+  }
+
+  #accepted(reply: Reply, count: number, attempts: number): void {
+    const { partial, unreadable, status } = reply;
     if (partial === undefined || partial.rejected === 0) {
       this.#delivered += count;
       // (A response cut short by a shutdown's deadline is not worth a warning.)
@@ -351,7 +354,7 @@ export class OtlpExporter implements ActivityExporter {
         this.#report(
           new OtlpExportError(
             `OTLP receiver at ${this.#config.url} accepted ${count} activities but its response could not be read: ${unreadable}`,
-            { status: response.status, attempts },
+            { status, attempts },
           ),
           "warn",
         );
@@ -359,7 +362,7 @@ export class OtlpExporter implements ActivityExporter {
         this.#report(
           new OtlpExportError(
             `OTLP receiver at ${this.#config.url} warned: ${escapeControl(partial.message)}`,
-            { status: response.status, attempts },
+            { status, attempts },
           ),
           "warn",
         );
@@ -373,7 +376,7 @@ export class OtlpExporter implements ActivityExporter {
       `OTLP receiver at ${this.#config.url} rejected ${rejected} of ${count} activities${
         partial.message === "" ? "" : `: ${escapeControl(partial.message)}`
       }`,
-      { status: response.status, attempts, lostCount: rejected },
+      { status, attempts, lostCount: rejected },
     );
   }
 
@@ -418,6 +421,8 @@ export class OtlpExporter implements ActivityExporter {
         this.#abandon.abort();
         await this.#settlePending();
       }
+      // The session ends, so that it no longer holds the program open.
+      if (this.#grpc !== undefined) (await this.#grpc.catch(() => undefined))?.close();
       if (this.#lost > this.#lostSaid) {
         const total = this.#lost + this.#delivered;
         const last = this.#lastError instanceof Error

@@ -1,9 +1,10 @@
 /**
- * OTLP/HTTP export: {@linkcode OtlpExporter} sends recorded activities to any OpenTelemetry
- * backend (a collector, Jaeger, Tempo, a vendor) as `POST {endpoint}/v1/traces`, in
- * `http/protobuf` (the default, with a small built-in encoder) or `http/json`, optionally
- * gzip-compressed, with retries, a timeout and counts of what was delivered and lost.
- * {@linkcode encodeOtlpTraces} gives the request body alone.
+ * OTLP export: {@linkcode OtlpExporter} sends recorded activities to any OpenTelemetry backend
+ * (a collector, Jaeger, Tempo, a vendor) as `POST {endpoint}/v1/traces`, in `http/protobuf`
+ * (the default, with a small built-in encoder) or `http/json`, or over gRPC (`protocol: "grpc"`,
+ * the unary `Export` call on port 4317, through `node:http2`), optionally gzip-compressed, with
+ * retries, a timeout and counts of what was delivered and lost. {@linkcode encodeOtlpTraces}
+ * gives the request body alone.
  *
  * This is a subpath export (`@tracelinks/activity/otlp`): importing the core module does not
  * load it. `createTracerProviderBuilder().addOtlpExporter()` loads it on first use.
@@ -41,6 +42,7 @@ export type {
   FetchFunction,
   OtlpCompression,
   OtlpExporterOptions,
+  OtlpExporterProtocol,
   OtlpRetryOptions,
 } from "./_config.ts";
 export type { ErrorHandler, ReportLevel } from "../_diagnostics.ts";

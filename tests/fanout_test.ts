@@ -135,10 +135,10 @@ Deno.test("fan-out: the console exporter prints the five records of the guide", 
     }\nActivity\\.Tags:\n    operation: main-process\n\n$`,
   );
   const o = records[4]!.match(orchestrating);
-  assert.ok(o, records[4]);
+  assert.ok(o, String(records[4]));
   const [, orchestratorTrace, orchestratorSpan] = o;
   const w = records[3]!.match(wrapUp);
-  assert.ok(w, records[3]);
+  assert.ok(w, String(records[3]));
   assert.deepEqual([w[1], w[3]], [orchestratorTrace, orchestratorSpan]);
   const names = new Set<string>();
   for (const record of records.slice(0, 3)) {

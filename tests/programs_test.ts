@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { decodeProtobuf, NO_NET, startReceiver } from "./otlp/_helpers.ts";
+import { type GrpcCall, NO_GRPC, startGrpcReceiver } from "./otlp/_grpc_receiver.ts";
 
 const RUN = (await Deno.permissions.query({ name: "run", command: "deno" })).state === "granted";
 const NODE = (await Deno.permissions.query({ name: "run", command: "node" })).state === "granted" &&
@@ -15,11 +16,14 @@ async function run(
   name: string,
   flags: string[] = [],
   args: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const path = new URL(`./programs/${name}`, import.meta.url).pathname;
   const output = await new Deno.Command("deno", {
     args: ["run", "--no-prompt", "--no-check", ...flags, path, ...args],
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
+    // A program that does not end fails its test rather than holding the run.
+    signal: AbortSignal.timeout(60_000),
     stdin: "null",
   }).output();
   const text = new TextDecoder();
@@ -69,6 +73,90 @@ Deno.test({
     // 512 went when the first batch filled; the 488 left were waiting for the 5 s timer.
     assert.deepEqual(stdout.trimEnd().split("\n"), names());
     assert.deepEqual(spans.sort(), names().sort());
+  },
+});
+
+Deno.test({
+  name:
+    "addOtlpExporter() with OTEL_EXPORTER_OTLP_PROTOCOL=grpc, never shut down: the fan-out reaches grpc-js",
+  ignore: !RUN || NO_GRPC,
+  async fn() {
+    await using receiver = await startGrpcReceiver();
+    const { code, stdout, stderr } = await run(
+      "otlp_grpc_fanout.ts",
+      ["--allow-net=127.0.0.1", "--allow-env=OTEL_*"],
+      [],
+      GRPC_ENV(receiver.endpoint),
+    );
+    assert.equal(stderr, "");
+    assert.equal(stdout, "");
+    assert.equal(code, 0);
+    checkGrpcFanout(receiver.calls);
+  },
+});
+
+/** The fan-out while the program ran, then "Done" at its end, as the gRPC receiver got them. */
+function checkGrpcFanout(calls: GrpcCall[]): void {
+  assert.equal(calls.length, 2);
+  assert.equal(calls[0]!.metadata["x-tenant"], "t1");
+  const spans = calls.flatMap((call) =>
+    call.request.flatMap((r) => r.scopes.flatMap((s) => s.spans))
+  );
+  assert.deepEqual(spans.map((span) => span.name), [
+    "FannedOutActivity 1",
+    "FannedOutActivity 2",
+    "FannedOutActivity 3",
+    "WrapUp",
+    "OrchestratingActivity",
+    "Done",
+  ]);
+  // Each fanned-out activity is a root of its own trace, linked to the orchestrator.
+  const orchestrating = spans[4]!;
+  for (const fanned of spans.slice(0, 3)) {
+    assert.notEqual(fanned.traceId, orchestrating.traceId);
+    assert.deepEqual(fanned.links.map((link) => [link.traceId, link.spanId]), [[
+      orchestrating.traceId,
+      orchestrating.spanId,
+    ]]);
+  }
+  assert.equal(spans[3]!.parentSpanId, orchestrating.spanId);
+}
+
+const GRPC_ENV = (endpoint: string) => ({
+  OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+  OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+  OTEL_EXPORTER_OTLP_HEADERS: "x-tenant=t1",
+  OTEL_BSP_SCHEDULE_DELAY: "20",
+});
+
+Deno.test({
+  name:
+    "addOtlpExporter() with OTEL_EXPORTER_OTLP_PROTOCOL=grpc on Node.js, never shut down: the fan-out reaches grpc-js",
+  ignore: !RUN || !NODE || NO_GRPC,
+  async fn() {
+    await using receiver = await startGrpcReceiver();
+    const entry = new URL("./programs/otlp_bundle.ts", import.meta.url).pathname;
+    const bundle = await new Deno.Command("deno", {
+      args: ["bundle", "--quiet", entry],
+      stderr: "inherit",
+    }).output();
+    assert.equal(bundle.code, 0);
+    const child = new Deno.Command("node", {
+      args: [new URL("./programs/otlp_grpc_node.mjs", import.meta.url).pathname],
+      env: GRPC_ENV(receiver.endpoint),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(bundle.stdout);
+    await writer.close();
+    const { code, stdout, stderr } = await child.output();
+    assert.equal(new TextDecoder().decode(stderr), "");
+    assert.equal(new TextDecoder().decode(stdout), "");
+    assert.equal(code, 0);
+    checkGrpcFanout(receiver.calls);
   },
 });
 

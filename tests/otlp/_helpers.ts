@@ -211,6 +211,15 @@ export function decodeProtobuf(bytes: Uint8Array): CanonRequest[] {
 }
 
 /**
+ * The canonical form of a request decoded by another protobuf library into protobufjs's object
+ * form (lowerCamelCase fields, bytes as arrays, 64-bit integers as strings, enums as numbers,
+ * defaults left out), as @grpc/proto-loader gives it.
+ */
+export function canonOfObject(object: Record<string, unknown>): CanonRequest[] {
+  return canonRequests(object, hex, protoAttrs);
+}
+
+/**
  * Encodes a request given as a protobufjs object (lowerCamelCase fields, ids and bytes as
  * `Uint8Array`, 64-bit integers as strings or numbers) with protobufjs.
  */

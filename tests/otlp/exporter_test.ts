@@ -432,7 +432,7 @@ Deno.test("OtlpExporter configuration: options, then OTEL_EXPORTER_OTLP_TRACES_*
       env: envOf({
         OTEL_EXPORTER_OTLP_ENDPOINT: "not a url",
         OTEL_EXPORTER_OTLP_TIMEOUT: "-5",
-        OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/proto",
         OTEL_EXPORTER_OTLP_COMPRESSION: "brotli",
       }),
       onError: (e) => reports.push((e as Error).message),
@@ -442,9 +442,9 @@ Deno.test("OtlpExporter configuration: options, then OTEL_EXPORTER_OTLP_TRACES_*
     assert.equal(otlp.protocol, "http/protobuf");
     assert.equal(otlp.compression, "none");
     assert.deepEqual(reports.map((r) => r.split("=")[0]), [
+      "Ignoring OTEL_EXPORTER_OTLP_PROTOCOL",
       "Ignoring OTEL_EXPORTER_OTLP_ENDPOINT",
       "Ignoring OTEL_EXPORTER_OTLP_TIMEOUT",
-      "Ignoring OTEL_EXPORTER_OTLP_PROTOCOL",
       "Ignoring OTEL_EXPORTER_OTLP_COMPRESSION",
     ]);
   });
@@ -462,7 +462,7 @@ Deno.test("OtlpExporter rejects bad options with the right error", () => {
     [{ endpoint: "nope" }, SyntaxError, /endpoint "nope" is not a URL/],
     [{ url: "ftp://x/y" }, TypeError, /url must be an http or https URL/],
     [{ timeout: 0 }, RangeError, /timeout must be a positive finite number/],
-    [{ protocol: "grpc" as never }, TypeError, /protocol must be/],
+    [{ protocol: "http/proto" as never }, TypeError, /protocol must be/],
     [{ compression: "zstd" as never }, TypeError, /compression must be/],
     [{ retry: { maxAttempts: 0 } }, RangeError, /maxAttempts/],
     [{ retry: { multiplier: 0.5 } }, RangeError, /multiplier must be at least 1/],
@@ -618,7 +618,7 @@ Deno.test("addOtlpExporter() sends every report to the provider's handler, namin
       .addSource("Handled")
       .setErrorHandler((e, where, level) => reports.push([where, (e as Error).message, level]))
       .addOtlpExporter({
-        env: (name) => name === "OTEL_EXPORTER_OTLP_PROTOCOL" ? "grpc" : undefined,
+        env: (name) => name === "OTEL_EXPORTER_OTLP_PROTOCOL" ? "http/proto" : undefined,
         fetch: () => Promise.resolve(new Response("bad span", { status: 400 })),
       })
       .build();
@@ -630,7 +630,7 @@ Deno.test("addOtlpExporter() sends every report to the provider's handler, namin
     assert.deepEqual(reports, [
       [
         "OtlpExporter configuration",
-        'Ignoring OTEL_EXPORTER_OTLP_PROTOCOL="grpc": expected one of http/protobuf, http/json',
+        'Ignoring OTEL_EXPORTER_OTLP_PROTOCOL="http/proto": expected one of http/protobuf, http/json, grpc',
         "warn",
       ],
       ["Exporter OtlpExporter", failure, "error"],
