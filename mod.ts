@@ -139,6 +139,25 @@ export {
   type InjectBaggageOptions,
   parseBaggage,
 } from "./baggage.ts";
+export {
+  BaggagePropagator,
+  CompositePropagator,
+  getDefaultPropagator,
+  type PropagationContext,
+  setDefaultPropagator,
+  type TextMapPropagator,
+  TraceContextPropagator,
+} from "./propagator.ts";
+export {
+  B3_FLAGS_HEADER,
+  B3_HEADER,
+  B3_PARENT_SPAN_ID_HEADER,
+  B3_SAMPLED_HEADER,
+  B3_SPAN_ID_HEADER,
+  B3_TRACE_ID_HEADER,
+  B3Propagator,
+  type B3PropagatorOptions,
+} from "./b3.ts";
 export type {
   FetchFunction,
   OtlpCompression,

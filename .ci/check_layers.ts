@@ -40,6 +40,8 @@ export const LAYERS: readonly Layer[] = [
       "_batch_timers.ts",
       "propagation.ts",
       "baggage.ts",
+      "propagator.ts",
+      "b3.ts",
       "_http_tags.ts",
       "_http_server.ts",
       "otlp/*.ts",
