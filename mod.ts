@@ -107,7 +107,7 @@ export {
   type BatchTimers,
   DEFAULT_BATCH_OPTIONS,
 } from "./batch.ts";
-export { Resource } from "./resource.ts";
+export { defaultResource, Resource, type ResourceDetector } from "./resource.ts";
 export { TracerProvider, type TracerProviderOptions } from "./provider.ts";
 export type { ErrorHandler, LogLevel, ReportLevel } from "./_diagnostics.ts";
 export type { EnvironmentSource } from "./_env.ts";

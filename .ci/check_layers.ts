@@ -48,7 +48,16 @@ export const LAYERS: readonly Layer[] = [
       "graph/*.ts",
     ],
   },
-  { name: "wiring", files: ["provider.ts", "builder.ts", "_lazy_otlp.ts", "_env_config.ts"] },
+  {
+    name: "wiring",
+    files: [
+      "provider.ts",
+      "builder.ts",
+      "_lazy_otlp.ts",
+      "_env_config.ts",
+      "_deferred_batch.ts",
+    ],
+  },
   { name: "entry points", files: ["mod.ts", "http.ts", "otlp/mod.ts", "graph/mod.ts"] },
 ];
 
