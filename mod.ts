@@ -112,6 +112,7 @@ export { TracerProvider, type TracerProviderOptions } from "./provider.ts";
 export type { ErrorHandler, LogLevel, ReportLevel } from "./_diagnostics.ts";
 export type { EnvironmentSource } from "./_env.ts";
 export { createTracerProviderBuilder, TracerProviderBuilder } from "./builder.ts";
+export { configureFromEnvironment, type ConfigureFromEnvironmentOptions } from "./configure.ts";
 export {
   deleteTraceStateMember,
   extract,

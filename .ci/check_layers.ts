@@ -53,12 +53,16 @@ export const LAYERS: readonly Layer[] = [
     files: [
       "provider.ts",
       "builder.ts",
+      "configure.ts",
       "_lazy_otlp.ts",
       "_env_config.ts",
       "_deferred_batch.ts",
     ],
   },
-  { name: "entry points", files: ["mod.ts", "http.ts", "otlp/mod.ts", "graph/mod.ts"] },
+  {
+    name: "entry points",
+    files: ["mod.ts", "http.ts", "auto.ts", "otlp/mod.ts", "graph/mod.ts"],
+  },
 ];
 
 /** One module of `deno info --json`, as far as this check reads it. */
