@@ -85,3 +85,26 @@ export function unixNano(base: TimeBase, ticks: number): bigint {
 export function epochMs(base: TimeBase, ticks: number): number {
   return base.originMs + Math.floor(ticks / TICKS_PER_MS);
 }
+
+/**
+ * The ticks that mean "still running" in an activity's end. Ticks are negative for instants
+ * before the origin (a back-dated activity), so this is one particular value, which
+ * {@linkcode endTicksOf} never returns. A small integer keeps the field unboxed.
+ */
+export const RUNNING = -1;
+
+/**
+ * The end of an activity that started at `start`: `endTime` (a `Date` or epoch milliseconds)
+ * when valid, else now; at least one tick after the start (more for an instant so far from the
+ * origin, decades, that the next tick is not a distinct number), and never {@linkcode RUNNING}.
+ */
+export function endTicksOf(base: TimeBase, start: number, endTime: unknown): number {
+  let end: number | undefined;
+  if (endTime !== undefined) end = toTicks(base, endTime);
+  end ??= nowTicks(base);
+  if (!(end > start)) {
+    end = start + 1;
+    if (end === start) end = start + Math.abs(start) * Number.EPSILON;
+  }
+  return end === RUNNING ? end + 1 : end;
+}

@@ -1,69 +1,19 @@
 /**
- * {@linkcode Activity}: one timed operation of a trace, after .NET's
- * `System.Diagnostics.Activity`, with its ids, tags, events, links and status, and the current
- * activity of the async flow ({@linkcode Activity.current}, changed only by a scoped
- * {@linkcode Activity.run}).
- *
- * Activities come from {@linkcode ActivitySource.startActivity}; every method on a stopped or
- * unsampled activity is a silent no-op, and no method throws.
- *
- * @example Tags, an event and a status
- * ```ts
- * import { ActivitySource, createTracerProviderBuilder, InMemoryExporter } from "@tracelinks/activity";
- * import assert from "node:assert/strict";
- *
- * const exporter = new InMemoryExporter();
- * using _provider = createTracerProviderBuilder().addSource("Shop").addInMemoryExporter(exporter).build();
- * const source = new ActivitySource("Shop");
- * {
- *   using activity = source.startActivity("ProcessOrder", { kind: "server" });
- *   activity?.setTag("order.id", 1234).addEvent("validated").setStatus("ok");
- * }
- * assert.equal(exporter.activities[0]?.getTagItem("order.id"), 1234);
- * ```
+ * {@linkcode Activity}, .NET's `System.Diagnostics.Activity`: one timed operation of a trace, and
+ * the current activity of the async flow. What it records is kept in `_activity_record.ts`.
  *
  * @module
  */
 
-// deno-lint-ignore-file small-units/max-file-lines -- One class, .NET's Activity: 53 public
-// members with their docs and examples (about 360 lines). A smaller file would need a public
-// base class, or a call through another object on the hot path (start, setTag, stop).
-
-import {
-  ActivityContext,
-  type ActivityLink,
-  cleanTraceState,
-  formatTraceparent,
-  keptLink,
-} from "./links.ts";
+import { ActivityContext, type ActivityLink, cleanTraceState, formatTraceparent } from "./links.ts";
 import { TRACE_FLAG_RECORDED } from "./ids.ts";
 import { ContextVariable } from "./context.ts";
 import type { ActivityKind, ActivityStatusCode } from "./kind.ts";
 import { type ActivityLimits, DEFAULT_LIMITS } from "./limits.ts";
-import {
-  type ActivityEvent,
-  type AddEventOptions,
-  exceptionTags,
-  readEventOptions,
-} from "./event.ts";
-import {
-  cleanValue,
-  limitTags,
-  tagAppended,
-  type TagList,
-  tagPosition,
-  tagRemoved,
-  type TagValue,
-} from "./tags.ts";
-import {
-  type Clock,
-  epochMs,
-  nowTicks,
-  TICKS_PER_MS,
-  type TimeBase,
-  toTicks,
-  unixNano,
-} from "./_time.ts";
+import { type ActivityEvent, type AddEventOptions, readEventOptions } from "./event.ts";
+import type { TagList, TagValue } from "./tags.ts";
+import { endTicksOf, epochMs, RUNNING, TICKS_PER_MS, type TimeBase, unixNano } from "./_time.ts";
+import { ActivityRecord, NO_EVENTS, NO_LINKS, NO_TAGS } from "./_activity_record.ts";
 import { ReportOnce, reportToLiveHandlers, reportUnusable } from "./_diagnostics.ts";
 import { notifyEach } from "./_notify.ts";
 import {
@@ -74,8 +24,6 @@ import {
   pushOwnBaggage,
   setOwnBaggage,
 } from "./_own_baggage.ts";
-
-export type { Clock };
 
 /**
  * What an activity knows of the source that started it: what OpenTelemetry calls the
@@ -111,12 +59,6 @@ export interface StopOptions {
 const current = new ContextVariable<Activity>();
 const reporter = new ReportOnce(reportToLiveHandlers);
 
-// The end time of a running activity. Ticks count from the clock's origin and are negative
-// for instants before it (a back-dated activity), so "running" is one particular value, which
-// stop() never records (it moves such an end one tick later). A small integer keeps the field
-// unboxed until the activity stops.
-const RUNNING = -1;
-
 /** What {@linkcode ActivitySource} passes to create an activity. */
 export interface ActivityInit {
   source: ActivitySourceInfo;
@@ -141,24 +83,17 @@ export interface ActivityInit {
   listeners: readonly ActivityStopListener[];
 }
 
-let create: (init: ActivityInit) => Activity;
-let isActivity: (value: unknown) => value is Activity;
-
 /**
  * Whether a value is an activity made by this module (not merely an object whose prototype is
- * `Activity.prototype`); never throws.
+ * `Activity.prototype`); never throws. Set once, when the class is defined.
  */
-export function isActivityObject(value: unknown): value is Activity {
-  return isActivity(value);
-}
+export let isActivityObject: (value: unknown) => value is Activity;
 
 /**
  * Creates a started activity; used by {@linkcode ActivitySource}, not exported by the module.
- * Listeners are not notified here.
+ * Listeners are not notified here. Set once, when the class is defined.
  */
-export function createActivity(init: ActivityInit): Activity {
-  return create(init);
-}
+export let createActivity: (init: ActivityInit) => Activity;
 
 const CONSTRUCTING = Symbol("constructing");
 
@@ -177,15 +112,18 @@ const CONSTRUCTING = Symbol("constructing");
  * await source.startActiveActivity("Outer", async (outer) => {
  *   await Promise.resolve();
  *   assert.equal(Activity.current, outer);
+ *   // With no current activity, what starts inside is the root of a new trace.
+ *   using root = Activity.run(null, () => source.startActivity("NewRoot"));
+ *   assert.notEqual(root?.traceId, outer?.traceId);
  * });
  * assert.equal(Activity.current, undefined);
  * ```
  */
 export class Activity {
   static {
-    isActivity = (value): value is Activity =>
+    isActivityObject = (value): value is Activity =>
       typeof value === "object" && value !== null && #spanId in value;
-    create = (init) => {
+    createActivity = (init) => {
       const a = new Activity(CONSTRUCTING);
       a.#source = init.source;
       a.#operationName = init.name;
@@ -203,15 +141,12 @@ export class Activity {
       a.#time = init.time;
       a.#limits = init.limits;
       a.#listeners = init.listeners;
-      const tags = init.tags;
-      if (tags.length > 0) {
-        const kept = limitTags(tags, init.limits.tagCount, init.limits.tagValueLength);
-        a.#tags = kept.tags;
-        a.#droppedTags = kept.dropped;
-      }
-      const links = init.links;
-      if (links !== undefined) a.#pushLinks(links);
-      a.#droppedLinks += init.droppedLinks;
+      const { tags, links } = init;
+      if (tags.length === 0 && links === undefined && init.droppedLinks === 0) return a;
+      const record = a.#record = new ActivityRecord();
+      if (tags.length > 0) record.startTags(tags, init.limits);
+      if (links !== undefined) record.startLinks(links, init.limits);
+      record.droppedLinks += init.droppedLinks;
       return a;
     };
   }
@@ -233,14 +168,7 @@ export class Activity {
   #time!: TimeBase;
   #limits: ActivityLimits = DEFAULT_LIMITS;
   #listeners: readonly ActivityStopListener[] = [];
-  #tags: [string, unknown][] | undefined;
-  #droppedTags = 0;
-  #events: ActivityEvent[] | undefined;
-  #droppedEvents = 0;
-  #links: ActivityLink[] | undefined;
-  #droppedLinks = 0;
-  #status: ActivityStatusCode = "unset";
-  #statusDescription: string | undefined;
+  #record: ActivityRecord | undefined;
   #context: ActivityContext | undefined;
 
   /**
@@ -260,25 +188,14 @@ export class Activity {
   /**
    * The activity of the current async flow, or `undefined`. Read-only: it changes only inside
    * {@linkcode Activity.run} and `ActivitySource.startActiveActivity` callbacks.
-   *
-   * @example
-   * ```ts
-   * import { Activity } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(Activity.current, undefined);
-   * ```
    */
   static get current(): Activity | undefined {
     return current.get();
   }
 
   /**
-   * Not assignable: assigning throws a `TypeError` that says what to write instead. .NET code
-   * sets `Activity.Current` and restores it; here the current activity changes only for a
-   * callback, so `Activity.Current = null` becomes `Activity.run(null, fn)` or
-   * `startActivity(name, { root: true })`, and `Activity.Current = a` becomes
-   * `Activity.run(a, fn)`.
+   * Not assignable: the current activity changes only for a callback, so .NET's
+   * `Activity.Current = a` is `Activity.run(a, fn)`, and `= null` is `Activity.run(null, fn)`.
    *
    * @param _value Ignored.
    * @throws {TypeError} Always.
@@ -295,37 +212,21 @@ export class Activity {
   /**
    * Calls `fn` with `activity` as the current activity for the call and everything it starts
    * (awaits, promise callbacks, timers). Pass `null` to run without a current activity, so that
-   * activities started inside become roots of new traces. The activity is not stopped.
-   *
-   * A value that is not an activity is ignored (and reported once): `fn` then runs with the
-   * current activity unchanged.
+   * activities started inside become roots of new traces. The activity is not stopped. A value
+   * that is not an activity is ignored (and reported once): `fn` runs with no change.
    *
    * @param activity The activity to make current, or `null`/`undefined` for none.
    * @param fn The callback.
    * @returns What `fn` returns (a promise stays a promise).
    * @throws {TypeError} When `fn` is not a function (there is nothing to run); what `fn`
    * throws is rethrown.
-   *
-   * @example Start a new trace from inside another
-   * ```ts
-   * import { Activity, ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * const source = new ActivitySource("App");
-   * source.startActiveActivity("Outer", (outer) => {
-   *   const root = Activity.run(null, () => source.startActivity("NewRoot"));
-   *   assert.notEqual(root?.traceId, outer?.traceId);
-   *   root?.stop();
-   * });
-   * ```
    */
   static run<R>(activity: Activity | null | undefined, fn: () => R): R {
     if (typeof fn !== "function") {
       throw new TypeError(`Cannot run: fn must be a function, got ${typeof fn}`);
     }
     if (activity === null || activity === undefined) return current.run(undefined, fn);
-    if (isActivity(activity)) return current.run(activity, fn);
+    if (isActivityObject(activity)) return current.run(activity, fn);
     reportUnusable(
       "Activity.run()",
       new TypeError(
@@ -341,57 +242,46 @@ export class Activity {
   get source(): ActivitySourceInfo {
     return this.#source;
   }
-
   /** The name given at start (.NET `OperationName`). */
   get operationName(): string {
     return this.#operationName;
   }
-
   /** The name exporters show; the start name unless changed (.NET `DisplayName`). */
   get displayName(): string {
     return this.#displayName;
   }
-
   /** Changes the name exporters show; ignored once stopped or when not a string. */
   set displayName(value: string) {
     if (this.#endTicks === RUNNING && typeof value === "string") this.#displayName = value;
   }
-
   /** The activity's kind. */
   get kind(): ActivityKind {
     return this.#kind;
   }
-
   /** The trace id: 32 lowercase hex characters. */
   get traceId(): string {
     return this.#traceId;
   }
-
   /** The span id: 16 lowercase hex characters. */
   get spanId(): string {
     return this.#spanId;
   }
-
   /** The parent's span id, or `undefined` for the root of a trace. */
   get parentSpanId(): string | undefined {
     return this.#parentSpanId;
   }
-
   /** The parent activity when it is in this process and was current or given; else `undefined`. */
   get parent(): Activity | undefined {
     return this.#parent;
   }
-
   /** Whether the parent came from another process. */
   get hasRemoteParent(): boolean {
     return this.#hasRemoteParent;
   }
-
   /** The trace flags byte: `0x01` recorded, `0x02` random trace id. */
   get traceFlags(): number {
     return this.#traceFlags;
   }
-
   /** Whether the activity is recorded (trace flag `0x01`): exporters receive it. */
   get recorded(): boolean {
     return (this.#traceFlags & TRACE_FLAG_RECORDED) !== 0;
@@ -404,7 +294,6 @@ export class Activity {
   get isAllDataRequested(): boolean {
     return this.#allData;
   }
-
   /** The W3C `tracestate` value carried by the activity, or `undefined`. */
   get traceState(): string | undefined {
     return this.#traceState;
@@ -433,75 +322,61 @@ export class Activity {
   get id(): string {
     return formatTraceparent(this.#traceId, this.#spanId, this.#traceFlags);
   }
-
   /** The start time (millisecond precision; see {@linkcode Activity.startTimeUnixNano}). */
   get startTime(): Date {
     return new Date(epochMs(this.#time, this.#startTicks));
   }
-
   /** The start time in nanoseconds since the Unix epoch, exact to 100 ns. */
   get startTimeUnixNano(): bigint {
     return unixNano(this.#time, this.#startTicks);
   }
-
   /** The end time in nanoseconds since the Unix epoch, or `undefined` while running. */
   get endTimeUnixNano(): bigint | undefined {
     return this.#endTicks === RUNNING ? undefined : unixNano(this.#time, this.#endTicks);
   }
-
   /** The duration in 100-nanosecond ticks (at least 1 once stopped; 0 while running). */
   get durationTicks(): number {
     return this.#endTicks === RUNNING ? 0 : this.#endTicks - this.#startTicks;
   }
-
   /** The duration in milliseconds (0 while running). */
   get duration(): number {
     return this.durationTicks / TICKS_PER_MS;
   }
-
   /** Whether {@linkcode Activity.stop} has been called. */
   get isStopped(): boolean {
     return this.#endTicks !== RUNNING;
   }
-
   /** The tags, in insertion order (`addTag` may repeat a key). */
   get tags(): TagList {
-    return this.#tags ?? EMPTY;
+    return this.#record?.tags ?? NO_TAGS;
   }
-
   /** The events, in the order added. */
   get events(): readonly ActivityEvent[] {
-    return this.#events ?? EMPTY_EVENTS;
+    return this.#record?.events ?? NO_EVENTS;
   }
-
   /** The links, those given at start first. */
   get links(): readonly ActivityLink[] {
-    return this.#links ?? EMPTY_LINKS;
+    return this.#record?.links ?? NO_LINKS;
   }
-
   /** Tags dropped by the tag limit. */
   get droppedTagCount(): number {
-    return this.#droppedTags;
+    return this.#record?.droppedTags ?? 0;
   }
-
   /** Events dropped by the event limit. */
   get droppedEventCount(): number {
-    return this.#droppedEvents;
+    return this.#record?.droppedEvents ?? 0;
   }
-
   /** Links dropped by the link limit. */
   get droppedLinkCount(): number {
-    return this.#droppedLinks;
+    return this.#record?.droppedLinks ?? 0;
   }
-
   /** The status code. */
   get status(): ActivityStatusCode {
-    return this.#status;
+    return this.#record?.status ?? "unset";
   }
-
   /** The status description (kept only for `"error"`), or `undefined`. */
   get statusDescription(): string | undefined {
-    return this.#statusDescription;
+    return this.#record?.statusDescription;
   }
 
   #writable(): boolean {
@@ -515,47 +390,10 @@ export class Activity {
    * @param key The tag's key.
    * @param value The tag's value.
    * @returns The activity, for chaining.
-   *
-   * @example Set, replace, remove
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.setTag("a", 1).setTag("b", 2).setTag("a", 3).setTag("b", null);
-   * assert.deepEqual(activity.tags, [["a", 3]]);
-   * ```
    */
   setTag(key: string, value: TagValue): this {
-    if (!this.#writable() || typeof key !== "string") return this;
-    const tags = this.#tags;
-    if (tags === undefined) {
-      // The first tag: a list of exactly one, not an empty array grown to a default capacity.
-      if (value === null || value === undefined) return this;
-      if (this.#limits.tagCount > 0) {
-        this.#tags = [[key, cleanValue(value, this.#limits.tagValueLength)]];
-      } else {
-        this.#droppedTags++;
-      }
-      return this;
-    }
-    const i = tagPosition(tags, key);
-    if (value === null || value === undefined) {
-      if (i >= 0) {
-        tags.splice(i, 1);
-        tagRemoved(tags);
-      }
-      return this;
-    }
-    const v = cleanValue(value, this.#limits.tagValueLength);
-    if (i >= 0) {
-      tags[i] = [key, v];
-    } else if (tags.length < this.#limits.tagCount) {
-      tagAppended(tags, key);
-      tags.push([key, v]);
-    } else {
-      this.#droppedTags++;
+    if (this.#writable() && typeof key === "string") {
+      (this.#record ??= new ActivityRecord()).setTag(key, value, this.#limits);
     }
     return this;
   }
@@ -566,26 +404,10 @@ export class Activity {
    * @param key The tag's key.
    * @param value The tag's value.
    * @returns The activity, for chaining.
-   *
-   * @example Repeated keys
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.addTag("retry", 1).addTag("retry", 2);
-   * assert.deepEqual(activity.tags, [["retry", 1], ["retry", 2]]);
-   * ```
    */
   addTag(key: string, value: TagValue): this {
-    if (!this.#writable() || typeof key !== "string") return this;
-    const tags = this.#tags ??= [];
-    if (tags.length < this.#limits.tagCount) {
-      tagAppended(tags, key);
-      tags.push([key, cleanValue(value, this.#limits.tagValueLength)]);
-    } else {
-      this.#droppedTags++;
+    if (this.#writable() && typeof key === "string") {
+      (this.#record ??= new ActivityRecord()).addTag(key, value, this.#limits);
     }
     return this;
   }
@@ -597,9 +419,7 @@ export class Activity {
    * @returns The value, or `undefined` when there is no such tag.
    */
   getTagItem(key: string): unknown {
-    const tags = this.#tags;
-    const i = tags === undefined ? -1 : tagPosition(tags, key);
-    return i < 0 ? undefined : tags![i]![1];
+    return this.#record?.tagItem(key);
   }
 
   /**
@@ -608,103 +428,30 @@ export class Activity {
    * @param name The event's name.
    * @param options The event's tags and timestamp.
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.addEvent("validated", { tags: { step: 1 } });
-   * assert.equal(activity.events[0]?.name, "validated");
-   * ```
    */
   addEvent(name: string, options?: AddEventOptions): this {
     if (!this.#writable() || typeof name !== "string") return this;
-    if ((this.#events?.length ?? 0) >= this.#limits.eventCount) {
-      this.#droppedEvents++;
-      return this;
+    const record = this.#record ??= new ActivityRecord();
+    if (record.roomForEvent(this.#limits)) {
+      const input = readEventOptions(options, "Activity.addEvent()");
+      record.pushEvent(name, input, this.#limits, this.#time);
     }
-    const input = readEventOptions(options, "Activity.addEvent()");
-    this.#pushEvent(name, input.timestamp, input.tags);
     return this;
-  }
-
-  /** Adds an event, within the event limit, from options read once. */
-  #pushEvent(name: string, timestamp: unknown, list: [string, unknown][]): void {
-    const events = this.#events ??= [];
-    if (events.length >= this.#limits.eventCount) {
-      this.#droppedEvents++;
-      return;
-    }
-    let ticks: number | undefined;
-    if (timestamp !== undefined) ticks = toTicks(this.#time, timestamp);
-    ticks ??= nowTicks(this.#time);
-    const kept = limitTags(list, this.#limits.eventTagCount, this.#limits.tagValueLength);
-    events.push(Object.freeze({
-      name,
-      timeUnixNano: unixNano(this.#time, ticks),
-      tags: Object.freeze(kept.tags),
-      droppedTagCount: kept.dropped,
-    }));
   }
 
   /**
    * Adds a link after start. Samplers see only the links given at start, so prefer those.
+   * Anything but an `ActivityLink` whose context and tags can be read is ignored, and reported
+   * once.
    *
    * @param link The link.
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivityLink, ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * const source = new ActivitySource("App");
-   * using first = source.startActivity("First")!;
-   * using second = source.startActivity("Second", { root: true })!;
-   * second.addLink(new ActivityLink(first.context));
-   * assert.equal(second.links[0]?.context.spanId, first.spanId);
-   * ```
    */
   addLink(link: ActivityLink): this {
-    if (this.#writable()) this.#pushLink(link, "Activity.addLink()");
+    if (this.#writable()) {
+      (this.#record ??= new ActivityRecord()).pushLink(link, this.#limits, "Activity.addLink()");
+    }
     return this;
-  }
-
-  /** Adds the links given at start (the source has applied the link limit to the list). */
-  #pushLinks(links: readonly ActivityLink[]): void {
-    try {
-      for (let i = 0; i < links.length; i++) {
-        this.#pushLink(links[i], "ActivitySource.startActivity() links");
-      }
-    } catch (error) {
-      reportUnusable("ActivitySource.startActivity() links", error);
-    }
-  }
-
-  /**
-   * Adds a link within the limits. Anything but an `ActivityLink` whose context and tags can
-   * be read is ignored, and reported once.
-   */
-  #pushLink(link: unknown, where: string): void {
-    let kept: ActivityLink;
-    try {
-      kept = keptLink(link, this.#limits.linkTagCount, this.#limits.tagValueLength);
-    } catch (error) {
-      reportUnusable(where, error);
-      return;
-    }
-    const links = this.#links;
-    if ((links === undefined ? 0 : links.length) >= this.#limits.linkCount) {
-      this.#droppedLinks++;
-      return;
-    }
-    // The first link: a list of exactly one, not an empty array grown to a default capacity.
-    if (links === undefined) this.#links = [kept];
-    else links.push(kept);
   }
 
   /**
@@ -713,26 +460,9 @@ export class Activity {
    * @param code `"unset"`, `"ok"` or `"error"`; other values are ignored.
    * @param description Why it failed (for `"error"`).
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Pay")!;
-   * activity.setStatus("error", "Payment failed");
-   * assert.equal(activity.statusDescription, "Payment failed");
-   * ```
    */
   setStatus(code: ActivityStatusCode, description?: string): this {
-    if (!this.#writable()) return this;
-    if (code !== "unset" && code !== "ok" && code !== "error") return this;
-    this.#status = code;
-    this.#statusDescription =
-      code === "error" && typeof description === "string" && description !== ""
-        ? description
-        : undefined;
+    if (this.#writable()) (this.#record ??= new ActivityRecord()).setStatus(code, description);
     return this;
   }
 
@@ -743,56 +473,25 @@ export class Activity {
    * @param error The error (any thrown value).
    * @param options Extra tags and the timestamp.
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.recordException(new RangeError("Too big"));
-   * assert.deepEqual(activity.events[0]?.tags.slice(0, 2), [
-   *   ["exception.type", "RangeError"],
-   *   ["exception.message", "Too big"],
-   * ]);
-   * ```
    */
   recordException(error: unknown, options?: AddEventOptions): this {
     if (!this.#writable()) return this;
-    if ((this.#events?.length ?? 0) >= this.#limits.eventCount) {
-      this.#droppedEvents++;
-      return this;
+    const record = this.#record ??= new ActivityRecord();
+    if (record.roomForEvent(this.#limits)) {
+      const input = readEventOptions(options, "Activity.recordException()");
+      record.pushException(error, input, this.#limits, this.#time);
     }
-    const tags = exceptionTags(error);
-    const input = readEventOptions(options, "Activity.recordException()");
-    for (let i = 0; i < input.tags.length; i++) tags.push(input.tags[i]!);
-    this.#pushEvent("exception", input.timestamp, tags);
     return this;
   }
 
-  // Baggage, as .NET's Activity has it: each activity keeps its own items, newest first, and
-  // sees its parents' after its own. Baggage is propagation data, so it is kept also when
-  // listeners asked only for propagation data; after stop, changes are ignored. The own items
-  // are kept oldest first, so that adding one is a push.
+  // Baggage, as .NET's: each activity's own items, newest first, then its parents'. It is
+  // propagation data, kept also for propagation-only activities; ignored after stop.
   #baggage: OwnBaggage | undefined;
 
   /**
    * Baggage items of this activity that were not kept because of the W3C Baggage limits (at
    * most 180 own items and 8192 characters of `key=value` in all), or because a new value
    * would pass the character limit.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * for (let i = 0; i < 200; i++) activity.addBaggage(`k${i}`, "v");
-   * assert.equal(activity.baggage.length, 180);
-   * assert.equal(activity.droppedBaggageCount, 20);
-   * ```
    */
   get droppedBaggageCount(): number {
     return this.#baggage?.dropped ?? 0;
@@ -802,20 +501,6 @@ export class Activity {
    * The baggage this activity sees: its own items (newest first), then its parent's, up the
    * chain of in-process parents (.NET `Activity.Baggage`). A key may appear more than once;
    * the first is the one {@linkcode Activity.getBaggageItem} returns.
-   *
-   * @example A child sees its parent's baggage
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * const source = new ActivitySource("App");
-   * using parent = source.startActivity("Parent")!;
-   * parent.addBaggage("tenant", "acme");
-   * using child = source.startActivity("Child", { parent })!;
-   * child.addBaggage("user", "42");
-   * assert.deepEqual(child.baggage, [["user", "42"], ["tenant", "acme"]]);
-   * ```
    */
   get baggage(): readonly (readonly [string, string])[] {
     const out: (readonly [string, string])[] = [];
@@ -835,18 +520,6 @@ export class Activity {
    *
    * @param key The item's key.
    * @returns The value, or `undefined` when no activity in the chain has the key.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.addBaggage("tier", "gold");
-   * assert.equal(activity.getBaggageItem("tier"), "gold");
-   * assert.equal(activity.getBaggageItem("missing"), undefined);
-   * ```
    */
   getBaggageItem(key: string): string | undefined {
     for (const a of this.#lineage()) {
@@ -865,17 +538,6 @@ export class Activity {
    * @param key The item's key.
    * @param value The item's value.
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.addBaggage("k", "1").addBaggage("k", "2");
-   * assert.deepEqual(activity.baggage, [["k", "2"], ["k", "1"]]);
-   * ```
    */
   addBaggage(key: string, value: string): this {
     if (this.#endTicks !== RUNNING || typeof key !== "string" || typeof value !== "string") {
@@ -895,17 +557,6 @@ export class Activity {
    * @param key The item's key.
    * @param value The new value, or `null`/`undefined` to remove.
    * @returns The activity, for chaining.
-   *
-   * @example
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * using activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.setBaggage("a", "1").setBaggage("b", "2").setBaggage("a", "3").setBaggage("b", null);
-   * assert.deepEqual(activity.baggage, [["a", "3"]]);
-   * ```
    */
   setBaggage(key: string, value: string | null | undefined): this {
     if (this.#endTicks !== RUNNING || typeof key !== "string") return this;
@@ -919,41 +570,18 @@ export class Activity {
    * it). Later calls do nothing.
    *
    * @param options The end time, when not now.
-   *
-   * @example Stopping twice is harmless
-   * ```ts
-   * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
-   * import assert from "node:assert/strict";
-   *
-   * using _provider = createTracerProviderBuilder().addSource("App").build();
-   * const activity = new ActivitySource("App").startActivity("Work")!;
-   * activity.stop();
-   * activity.stop();
-   * assert.ok(activity.isStopped);
-   * assert.ok(activity.durationTicks >= 1);
-   * ```
    */
   stop(options?: StopOptions): void {
     if (this.#endTicks !== RUNNING) return;
-    let end: number | undefined;
+    let endTime: unknown;
     if (options !== undefined && options !== null) {
-      let endTime: unknown;
       try {
         endTime = options.endTime;
       } catch (error) {
         reportUnusable("Activity.stop() option endTime", error);
       }
-      if (endTime !== undefined) end = toTicks(this.#time, endTime);
     }
-    end ??= nowTicks(this.#time);
-    const start = this.#startTicks;
-    if (!(end > start)) {
-      // At least one tick; more for an instant so far from the clock's origin (decades) that
-      // the next tick is not a distinct number.
-      end = start + 1;
-      if (end === start) end = start + Math.abs(start) * Number.EPSILON;
-    }
-    this.#endTicks = end === RUNNING ? end + 1 : end;
+    this.#endTicks = endTicksOf(this.#time, this.#startTicks, endTime);
     notifyEach(this.#listeners, callStopped, this, reporter, "ActivityListener.activityStopped");
   }
 
@@ -962,10 +590,6 @@ export class Activity {
     this.stop();
   }
 }
-
-const EMPTY: TagList = Object.freeze([]);
-const EMPTY_EVENTS: readonly ActivityEvent[] = Object.freeze([]);
-const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
 
 function callStopped(listener: ActivityStopListener, activity: Activity): void {
   listener.activityStopped?.(activity);

@@ -38,9 +38,9 @@ export {
   Activity,
   type ActivitySourceInfo,
   type ActivityStopListener,
-  type Clock,
   type StopOptions,
 } from "./activity.ts";
+export type { Clock } from "./_time.ts";
 export type { ActivityKind, ActivityStatusCode } from "./kind.ts";
 export { type ActivityLimits, DEFAULT_LIMITS } from "./limits.ts";
 export type { ActivityEvent, AddEventOptions } from "./event.ts";

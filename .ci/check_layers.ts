@@ -28,7 +28,10 @@ export const LAYERS: readonly Layer[] = [
       "_*.ts",
     ],
   },
-  { name: "model", files: ["links.ts", "activity.ts", "source.ts", "_start.ts"] },
+  {
+    name: "model",
+    files: ["links.ts", "activity.ts", "_activity_record.ts", "source.ts", "_start.ts"],
+  },
   { name: "contracts", files: ["processor.ts"] },
   {
     name: "parts",
@@ -59,9 +62,11 @@ export const LAYERS: readonly Layer[] = [
       "_deferred_batch.ts",
     ],
   },
+  // Programs built from the parts: the dashboard serves graph/ over otlp/'s decoder.
+  { name: "applications", files: ["dashboard/*.ts"] },
   {
     name: "entry points",
-    files: ["mod.ts", "http.ts", "auto.ts", "otlp/mod.ts", "graph/mod.ts"],
+    files: ["mod.ts", "http.ts", "auto.ts", "otlp/mod.ts", "graph/mod.ts", "dashboard/mod.ts"],
   },
 ];
 

@@ -67,15 +67,9 @@ function positive(text: string, flag: string, min = 1): number {
   return n;
 }
 
-/**
- * Reads the command line.
- *
- * @throws {SyntaxError} When an address cannot be parsed.
- * @throws {RangeError} When a number is out of range.
- * @throws {TypeError} When a flag is unknown or lacks its value.
- */
-export function parseArgs(args: readonly string[]): DashboardArgs {
-  const out: DashboardArgs = {
+/** The options of a command line without flags. */
+function defaultArgs(): DashboardArgs {
+  return {
     otlp: { hostname: "127.0.0.1", port: 4318 },
     ui: { hostname: "127.0.0.1", port: 18888 },
     maxTraces: 10_000,
@@ -85,55 +79,68 @@ export function parseArgs(args: readonly string[]): DashboardArgs {
     allowedHosts: [],
     help: false,
   };
+}
+
+/** Reads one flag (`value` is what follows its `=`, if anything) into `out`. */
+function readFlag(out: DashboardArgs, arg: string, flag: string, value: string | undefined): void {
+  const need = (): string => {
+    if (value === undefined || value === "") {
+      throw new TypeError(`Cannot read ${flag}: it needs a value (${flag}=...)`);
+    }
+    return value;
+  };
+  switch (flag) {
+    case "--otlp":
+      out.otlp = parseAddress(need(), flag);
+      return;
+    case "--ui":
+      out.ui = parseAddress(need(), flag);
+      return;
+    case "--max-traces": {
+      const n = positive(need(), flag);
+      if (!Number.isInteger(n)) {
+        throw new RangeError(`Cannot read ${flag}: expected a whole number, got '${value}'`);
+      }
+      out.maxTraces = n;
+      return;
+    }
+    case "--max-memory":
+      out.maxMemoryBytes = Math.round(positive(need(), flag, 1) * 1024 * 1024);
+      return;
+    case "--max-body":
+      out.maxBodyBytes = Math.round(positive(need(), flag, 0.001) * 1024 * 1024);
+      return;
+    case "--token":
+      if (value !== undefined && value.length < 16) {
+        throw new RangeError("Cannot read --token: a token needs at least 16 characters");
+      }
+      out.token = value ?? newToken();
+      return;
+    case "--allow-host":
+      out.allowedHosts.push(need().toLowerCase());
+      return;
+    case "--help":
+    case "-h":
+      out.help = true;
+      return;
+  }
+  throw new TypeError(
+    `Cannot read the command line: unknown option '${arg.slice(0, 100)}' (see --help)`,
+  );
+}
+
+/**
+ * Reads the command line.
+ *
+ * @throws {SyntaxError} When an address cannot be parsed.
+ * @throws {RangeError} When a number is out of range.
+ * @throws {TypeError} When a flag is unknown or lacks its value.
+ */
+export function parseArgs(args: readonly string[]): DashboardArgs {
+  const out = defaultArgs();
   for (const arg of args) {
     const at = arg.indexOf("=");
-    const flag = at < 0 ? arg : arg.slice(0, at);
-    const value = at < 0 ? undefined : arg.slice(at + 1);
-    const need = (): string => {
-      if (value === undefined || value === "") {
-        throw new TypeError(`Cannot read ${flag}: it needs a value (${flag}=...)`);
-      }
-      return value;
-    };
-    switch (flag) {
-      case "--otlp":
-        out.otlp = parseAddress(need(), flag);
-        break;
-      case "--ui":
-        out.ui = parseAddress(need(), flag);
-        break;
-      case "--max-traces": {
-        const n = positive(need(), flag);
-        if (!Number.isInteger(n)) {
-          throw new RangeError(`Cannot read ${flag}: expected a whole number, got '${value}'`);
-        }
-        out.maxTraces = n;
-        break;
-      }
-      case "--max-memory":
-        out.maxMemoryBytes = Math.round(positive(need(), flag, 1) * 1024 * 1024);
-        break;
-      case "--max-body":
-        out.maxBodyBytes = Math.round(positive(need(), flag, 0.001) * 1024 * 1024);
-        break;
-      case "--token":
-        if (value !== undefined && value.length < 16) {
-          throw new RangeError("Cannot read --token: a token needs at least 16 characters");
-        }
-        out.token = value ?? newToken();
-        break;
-      case "--allow-host":
-        out.allowedHosts.push(need().toLowerCase());
-        break;
-      case "--help":
-      case "-h":
-        out.help = true;
-        break;
-      default:
-        throw new TypeError(
-          `Cannot read the command line: unknown option '${arg.slice(0, 100)}' (see --help)`,
-        );
-    }
+    readFlag(out, arg, at < 0 ? arg : arg.slice(0, at), at < 0 ? undefined : arg.slice(at + 1));
   }
   return out;
 }

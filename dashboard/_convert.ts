@@ -2,7 +2,7 @@
 // plain text (filters, the tree), and the snapshots LinkGraph keeps (lean ones for the link
 // index, full ones for the tree and the HTML report). Also the memory a span is estimated to hold.
 
-import type { ActivitySnapshot } from "../graph/mod.ts";
+import type { ActivitySnapshot } from "../graph/snapshot.ts";
 import {
   KvList,
   type OtlpAttribute,
@@ -10,7 +10,7 @@ import {
   type OtlpScope,
   type OtlpSpan,
   type OtlpValue,
-} from "./_otlp_model.ts";
+} from "../otlp/_decode_model.ts";
 
 /** A JSON value. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };

@@ -6,10 +6,10 @@
 // gRPC listener can hand them what it receives too.
 
 import type { Guard } from "./_guard.ts";
-import { decodeProtobufTraces } from "./_otlp_decode.ts";
-import { decodeJsonTraces } from "./_otlp_json.ts";
-import type { DecodedTraces } from "./_otlp_model.ts";
-import { contentType, exportResponse, statusBody } from "./_otlp_response.ts";
+import { decodeProtobufTraces } from "../otlp/_decode_proto.ts";
+import { decodeJsonTraces } from "../otlp/_decode_json.ts";
+import type { DecodedTraces } from "../otlp/_decode_model.ts";
+import { contentType, exportResponse, statusBody } from "../otlp/_encode_response.ts";
 import type { TraceStore } from "./_store.ts";
 
 /** The bounds of ingest. */
@@ -201,9 +201,25 @@ export class Ingest {
 
   /** Answers one request to the OTLP address. */
   async handle(request: Request): Promise<Response> {
-    const url = new URL(request.url);
     const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     const json = type === "application/json";
+    const refused = this.#admit(request, json) ?? this.#route(request, type, json) ??
+      this.#bound(request, json);
+    if (refused !== undefined) return refused;
+    const body = await this.#readBody(request);
+    if ("status" in body) return this.#error(json, body.status, body.message);
+    let decoded: DecodedTraces;
+    try {
+      decoded = json ? decodeJsonTraces(body.bytes) : decodeProtobufTraces(body.bytes);
+    } catch (error) {
+      if (error instanceof SyntaxError) return this.#error(json, 400, error.message);
+      throw error;
+    }
+    return this.#keep(decoded, json);
+  }
+
+  /** The answer to a request from a host or sender this dashboard does not serve, if it is one. */
+  #admit(request: Request, json: boolean): Response | undefined {
     const hostProblem = this.#guard.hostProblem(request);
     if (hostProblem !== undefined) return this.#error(json, 403, hostProblem);
     if (!this.#guard.otlpAllowed(request)) {
@@ -211,12 +227,19 @@ export class Ingest {
         json,
         401,
         "This dashboard needs its token: Authorization: Bearer <token>",
-        {
-          "www-authenticate": "Bearer",
-        },
+        { "www-authenticate": "Bearer" },
       );
     }
-    const other = OTHER_SIGNALS[url.pathname];
+    return undefined;
+  }
+
+  /**
+   * The answer to a request that is not a trace export this dashboard reads (another signal,
+   * path, method, content type or encoding), if it is one.
+   */
+  #route(request: Request, type: string, json: boolean): Response | undefined {
+    const path = new URL(request.url).pathname;
+    const other = OTHER_SIGNALS[path];
     if (
       other !== undefined && request.method === "POST" &&
       (json || type === "application/x-protobuf")
@@ -227,16 +250,13 @@ export class Ingest {
       request.body?.cancel().catch(() => {});
       this.counts.ignored++;
       const message = `This dashboard keeps traces only: these ${other} were not kept`;
-      return new Response(exportResponse(json, 0, message) as BodyInit, {
-        status: 200,
-        headers: { "content-type": contentType(json) },
-      });
+      return this.#answer(json, 0, message);
     }
-    if (url.pathname !== "/v1/traces") {
+    if (path !== "/v1/traces") {
       return this.#error(
         json,
         404,
-        `No OTLP endpoint at ${url.pathname.slice(0, 200)}: traces go to /v1/traces`,
+        `No OTLP endpoint at ${path.slice(0, 200)}: traces go to /v1/traces`,
       );
     }
     if (request.method !== "POST") {
@@ -251,7 +271,7 @@ export class Ingest {
         }' is not accepted: send application/x-protobuf or application/json`,
       );
     }
-    const encoding = (request.headers.get("content-encoding") ?? "").trim().toLowerCase();
+    const encoding = contentEncoding(request);
     if (encoding !== "" && encoding !== "identity" && encoding !== "gzip") {
       return this.#error(
         json,
@@ -259,6 +279,11 @@ export class Ingest {
         `Content-Encoding '${encoding.slice(0, 100)}' is not accepted: send gzip or no encoding`,
       );
     }
+    return undefined;
+  }
+
+  /** The answer to a body over the size bound, or one too many at once, if it is one. */
+  #bound(request: Request, json: boolean): Response | undefined {
     const max = this.#limits.maxBodyBytes;
     const length = Number(request.headers.get("content-length") ?? "0");
     if (length > max) {
@@ -271,26 +296,28 @@ export class Ingest {
         "retry-after": "1",
       });
     }
+    return undefined;
+  }
+
+  /** Reads the body within the size bound, inflated when it is gzip. */
+  async #readBody(request: Request): Promise<Read> {
+    const max = this.#limits.maxBodyBytes;
     this.#inFlight++;
-    let body: Read;
     try {
-      body = request.body === null
+      const body = request.body === null
         ? { bytes: new Uint8Array(0) }
         : await readLimited(request.body, max, this.#limits.bodyTimeout, "body");
-      if ("bytes" in body && encoding === "gzip") {
-        body = await inflateWithin(body.bytes, max, this.#limits.bodyTimeout);
+      if ("bytes" in body && contentEncoding(request) === "gzip") {
+        return await inflateWithin(body.bytes, max, this.#limits.bodyTimeout);
       }
+      return body;
     } finally {
       this.#inFlight--;
     }
-    if ("status" in body) return this.#error(json, body.status, body.message);
-    let decoded: DecodedTraces;
-    try {
-      decoded = json ? decodeJsonTraces(body.bytes) : decodeProtobufTraces(body.bytes);
-    } catch (error) {
-      if (error instanceof SyntaxError) return this.#error(json, 400, error.message);
-      throw error;
-    }
+  }
+
+  /** Adds the decoded spans to the store; the answer tells what was not kept, and why. */
+  #keep(decoded: DecodedTraces, json: boolean): Response {
     const added = this.#store.add(decoded.spans);
     const problems = [...decoded.problems];
     if (added.overflow > 0) {
@@ -309,9 +336,19 @@ export class Ingest {
     this.counts.accepted++;
     this.counts.spans += added.added;
     this.counts.rejectedSpans += rejected;
+    return this.#answer(json, rejected, message);
+  }
+
+  /** A 200 answer: an `ExportTraceServiceResponse`. */
+  #answer(json: boolean, rejected: number, message: string): Response {
     return new Response(exportResponse(json, rejected, message) as BodyInit, {
       status: 200,
       headers: { "content-type": contentType(json) },
     });
   }
+}
+
+/** The request's `Content-Encoding`, lowercased. */
+function contentEncoding(request: Request): string {
+  return (request.headers.get("content-encoding") ?? "").trim().toLowerCase();
 }

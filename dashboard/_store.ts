@@ -3,7 +3,7 @@
 // eviction counted. A LinkGraph of lean snapshots indexes the links between traces, in step with
 // the traces held.
 
-import { LinkGraph, type RelatedTraces } from "../graph/mod.ts";
+import { LinkGraph, type RelatedTraces } from "../graph/link_graph.ts";
 import {
   contentKey,
   serviceName,
@@ -12,7 +12,7 @@ import {
   spanBytes,
   valueText,
 } from "./_convert.ts";
-import type { OtlpResource, OtlpScope, OtlpSpan } from "./_otlp_model.ts";
+import type { OtlpResource, OtlpScope, OtlpSpan } from "../otlp/_decode_model.ts";
 
 /** The bounds of a store. */
 export interface StoreLimits {
@@ -190,68 +190,70 @@ export class TraceStore {
    * the bounds hold again.
    */
   add(spans: readonly OtlpSpan[]): AddResult {
-    let added = 0;
-    let duplicates = 0;
-    let overflow = 0;
-    let tooLarge = 0;
+    const result = { added: 0, duplicates: 0, overflow: 0, tooLarge: 0 };
     const changed = new Set<string>();
     // Keys per decoded resource and scope object: spans of one request share them.
-    const resourceKeys = new Map<OtlpResource, string>();
-    const scopeKeys = new Map<OtlpScope, string>();
+    const keys = new Map<OtlpResource | OtlpScope, string>();
     for (const span of spans) {
-      let trace = this.#traces.get(span.traceId);
+      const trace = this.#traces.get(span.traceId);
       if (trace?.spanIds.has(span.spanId)) {
-        duplicates++;
+        result.duplicates++;
         continue;
       }
       if (trace !== undefined && trace.spans.length >= this.limits.maxSpansPerTrace) {
-        overflow++;
+        result.overflow++;
         continue;
       }
       const bytes = spanBytes(span);
       if (bytes > this.limits.maxBytes / 4) {
-        tooLarge++;
+        result.tooLarge++;
         continue;
       }
-      let resourceKey = resourceKeys.get(span.resource);
-      if (resourceKey === undefined) {
-        const r = span.resource;
-        resourceKey = `r${contentKey(r.attributes, r.droppedAttributesCount, r.schemaUrl)}`;
-        resourceKeys.set(span.resource, resourceKey);
-      }
-      let scopeKey = scopeKeys.get(span.scope);
-      if (scopeKey === undefined) {
-        const s = span.scope;
-        scopeKey = `s${
-          contentKey(s.attributes, s.name, s.version, s.droppedAttributesCount, s.schemaUrl)
-        }`;
-        scopeKeys.set(span.scope, scopeKey);
-      }
-      span.resource = this.#share(
-        resourceKey,
-        span.resource,
-        sharedBytes(span.resource.attributes),
-      );
-      span.scope = this.#share(scopeKey, span.scope, sharedBytes(span.scope.attributes));
-      if (trace === undefined) {
-        trace = new TraceRecord(span.traceId);
-      } else {
-        this.#traces.delete(span.traceId); // re-inserted below as the most recently updated
-      }
-      this.#traces.set(span.traceId, trace);
-      trace.add(span, bytes);
-      this.#bytes += bytes;
-      this.#spans++;
-      this.graph.add(snapshotOf(span, false));
+      this.#shareParts(span, keys);
+      this.#keep(span, trace, bytes);
       changed.add(span.traceId);
-      added++;
-      this.#evictBeyondBounds(trace);
+      result.added++;
     }
-    this.duplicateSpans += duplicates;
-    this.overflowSpans += overflow;
-    this.tooLargeSpans += tooLarge;
+    this.duplicateSpans += result.duplicates;
+    this.overflowSpans += result.overflow;
+    this.tooLargeSpans += result.tooLarge;
     if (changed.size > 0) this.#changed([...changed].filter((id) => this.#traces.has(id)));
-    return { added, duplicates, overflow, tooLarge };
+    return result;
+  }
+
+  /** Points a span at the held copies of its resource and scope (`keys` caches their keys). */
+  #shareParts(span: OtlpSpan, keys: Map<OtlpResource | OtlpScope, string>): void {
+    let resourceKey = keys.get(span.resource);
+    if (resourceKey === undefined) {
+      const r = span.resource;
+      resourceKey = `r${contentKey(r.attributes, r.droppedAttributesCount, r.schemaUrl)}`;
+      keys.set(span.resource, resourceKey);
+    }
+    let scopeKey = keys.get(span.scope);
+    if (scopeKey === undefined) {
+      const s = span.scope;
+      scopeKey = `s${
+        contentKey(s.attributes, s.name, s.version, s.droppedAttributesCount, s.schemaUrl)
+      }`;
+      keys.set(span.scope, scopeKey);
+    }
+    span.resource = this.#share(resourceKey, span.resource, sharedBytes(span.resource.attributes));
+    span.scope = this.#share(scopeKey, span.scope, sharedBytes(span.scope.attributes));
+  }
+
+  /** Adds a span to its trace, made the most recently updated, then keeps the bounds. */
+  #keep(span: OtlpSpan, trace: TraceRecord | undefined, bytes: number): void {
+    if (trace === undefined) {
+      trace = new TraceRecord(span.traceId);
+    } else {
+      this.#traces.delete(span.traceId); // re-inserted below as the most recently updated
+    }
+    this.#traces.set(span.traceId, trace);
+    trace.add(span, bytes);
+    this.#bytes += bytes;
+    this.#spans++;
+    this.graph.add(snapshotOf(span, false));
+    this.#evictBeyondBounds(trace);
   }
 
   #evictBeyondBounds(keep: TraceRecord): void {

@@ -1,7 +1,9 @@
 // The UI address: the page, the JSON API it reads (documented in docs/dashboard.md), the exports
 // of a group of linked traces, and the server-sent events that tell open pages what changed.
 
-import { LinkGraph, renderHtmlReport, renderTree } from "../graph/mod.ts";
+import { LinkGraph, type RelatedTraces } from "../graph/link_graph.ts";
+import { renderHtmlReport } from "../graph/report.ts";
+import { renderTree } from "../graph/tree.ts";
 import {
   exportRequestJson,
   type Json,
@@ -12,7 +14,7 @@ import {
 } from "./_convert.ts";
 import type { Guard } from "./_guard.ts";
 import type { IngestCounts } from "./_ingest.ts";
-import type { OtlpResource, OtlpScope, OtlpSpan } from "./_otlp_model.ts";
+import type { OtlpResource, OtlpScope, OtlpSpan } from "../otlp/_decode_model.ts";
 import { newNonce, pageHtml, pagePolicy } from "./_page.ts";
 import type { TraceFilter, TraceRecord, TraceStore } from "./_store.ts";
 
@@ -84,6 +86,33 @@ function summary(store: TraceStore, trace: TraceRecord): { [key: string]: Json }
     linksOut: trace.linksOut,
     linksIn: store.linksIn(trace.traceId),
   };
+}
+
+/**
+ * Spans as the trace view returns them: each with the index of its resource and scope in the
+ * lists that go beside them, each resource and scope listed once.
+ */
+function spansJson(
+  spans: readonly OtlpSpan[],
+): { spanList: Json[]; resources: OtlpResource[]; scopes: OtlpScope[] } {
+  const resources: OtlpResource[] = [];
+  const scopes: OtlpScope[] = [];
+  const resourceIndex = new Map<OtlpResource, number>();
+  const scopeIndex = new Map<OtlpScope, number>();
+  const spanList = spans.map((span) => {
+    let r = resourceIndex.get(span.resource);
+    if (r === undefined) {
+      resourceIndex.set(span.resource, r = resources.length);
+      resources.push(span.resource);
+    }
+    let s = scopeIndex.get(span.scope);
+    if (s === undefined) {
+      scopeIndex.set(span.scope, s = scopes.length);
+      scopes.push(span.scope);
+    }
+    return { ...spanJson(span), resource: r, scope: s };
+  });
+  return { spanList, resources, scopes };
 }
 
 /** The UI and API handler. */
@@ -254,46 +283,12 @@ export class Ui {
       return problem(404, `Trace ${traceId} is not held, and nothing held links to it`);
     }
     const { shown, spans, omitted } = this.#groupSpans(traceId, max);
-    const resources: OtlpResource[] = [];
-    const scopes: OtlpScope[] = [];
-    const resourceIndex = new Map<OtlpResource, number>();
-    const scopeIndex = new Map<OtlpScope, number>();
-    const spanList = spans.map((span) => {
-      let r = resourceIndex.get(span.resource);
-      if (r === undefined) {
-        resourceIndex.set(span.resource, r = resources.length);
-        resources.push(span.resource);
-      }
-      let s = scopeIndex.get(span.scope);
-      if (s === undefined) {
-        scopeIndex.set(span.scope, s = scopes.length);
-        scopes.push(span.scope);
-      }
-      return { ...spanJson(span), resource: r, scope: s };
-    });
+    const { spanList, resources, scopes } = spansJson(spans);
     const graph = this.#graphOf(spans);
     return json({
       traceId,
       summary: trace === undefined ? null : summary(this.#store, trace),
-      related: {
-        traces: related.traces.slice(0, MAX_RELATED_LISTED).map((t) => {
-          const held = this.#store.get(t.traceId);
-          return {
-            traceId: t.traceId,
-            depth: t.depth,
-            known: t.known,
-            summary: held === undefined ? null : summary(this.#store, held),
-          };
-        }),
-        omittedTraces: Math.max(0, related.traces.length - MAX_RELATED_LISTED),
-        edges: related.edges.slice(0, MAX_EDGES_LISTED).map((e) => ({
-          from: { traceId: e.from.traceId, spanId: e.from.spanId },
-          to: { traceId: e.to.traceId, spanId: e.to.spanId },
-          linkIndex: e.linkIndex,
-          resolved: e.resolved,
-        })),
-        omittedEdges: Math.max(0, related.edges.length - MAX_EDGES_LISTED),
-      },
+      related: this.#relatedJson(related),
       shownTraces: shown,
       spans: spanList,
       omittedSpans: omitted,
@@ -302,6 +297,29 @@ export class Ui {
       tree: renderTree(graph, traceId, { depth: 1 }),
       stats: this.stats(),
     });
+  }
+
+  /** The related traces and the links between them, as the trace view lists them. */
+  #relatedJson(related: RelatedTraces): Json {
+    return {
+      traces: related.traces.slice(0, MAX_RELATED_LISTED).map((t) => {
+        const held = this.#store.get(t.traceId);
+        return {
+          traceId: t.traceId,
+          depth: t.depth,
+          known: t.known,
+          summary: held === undefined ? null : summary(this.#store, held),
+        };
+      }),
+      omittedTraces: Math.max(0, related.traces.length - MAX_RELATED_LISTED),
+      edges: related.edges.slice(0, MAX_EDGES_LISTED).map((e) => ({
+        from: { traceId: e.from.traceId, spanId: e.from.spanId },
+        to: { traceId: e.to.traceId, spanId: e.to.spanId },
+        linkIndex: e.linkIndex,
+        resolved: e.resolved,
+      })),
+      omittedEdges: Math.max(0, related.edges.length - MAX_EDGES_LISTED),
+    };
   }
 
   #exportSpans(traceId: string): OtlpSpan[] | undefined {

@@ -50,7 +50,7 @@
  * @module
  */
 
-import { type DashboardArgs, parseAddress, parseArgs, USAGE } from "./_args.ts";
+import { type DashboardArgs, type ListenAddress, parseAddress, parseArgs, USAGE } from "./_args.ts";
 import { Guard, isLoopback } from "./_guard.ts";
 import { Ingest } from "./_ingest.ts";
 import { TraceStore } from "./_store.ts";
@@ -325,42 +325,12 @@ function urlOf(hostname: string, port: number): string {
  * ```
  */
 export function serveDashboard(options: ServeDashboardOptions = {}): Promise<ServedDashboard> {
-  const otlp = parseAddress(options.otlp ?? "127.0.0.1:4318", "otlp");
-  const ui = parseAddress(options.ui ?? "127.0.0.1:18888", "ui");
-  for (const [what, address] of [["OTLP", otlp], ["UI", ui]] as const) {
-    if (!isLoopback(address.hostname) && options.token === undefined) {
-      throw new TypeError(
-        `Cannot serve the dashboard's ${what} on ${address.hostname}: an address other than loopback needs a token (--token)`,
-      );
-    }
-  }
-  const hosts = [...(options.allowedHosts ?? [])];
-  for (const { hostname } of [otlp, ui]) {
-    if (!/^[\d.]+$/.test(hostname) && !hostname.includes(":")) hosts.push(hostname);
-  }
+  const { otlp, ui, hosts } = checkAddresses(options);
   const dashboard = new Dashboard({ ...options, allowedHosts: hosts });
   const controller = new AbortController();
-  const same = otlp.hostname === ui.hostname && otlp.port === ui.port && otlp.port !== 0;
-  const serve = (address: { hostname: string; port: number }, handler: Deno.ServeHandler) =>
-    Deno.serve({
-      hostname: address.hostname,
-      port: address.port,
-      signal: controller.signal,
-      onListen: () => {},
-    }, handler);
-  const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
+  let servers: Deno.HttpServer<Deno.NetAddr>[];
   try {
-    if (same) {
-      servers.push(serve(otlp, (request) => {
-        const path = new URL(request.url).pathname;
-        return path.startsWith("/v1/")
-          ? dashboard.handleOtlp(request)
-          : dashboard.handleUi(request);
-      }));
-    } else {
-      servers.push(serve(otlp, (request) => dashboard.handleOtlp(request)));
-      servers.push(serve(ui, (request) => dashboard.handleUi(request)));
-    }
+    servers = listen(dashboard, otlp, ui, controller.signal);
   } catch (error) {
     controller.abort();
     dashboard.close();
@@ -386,6 +356,59 @@ export function serveDashboard(options: ServeDashboardOptions = {}): Promise<Ser
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   });
+}
+
+/**
+ * The addresses to serve at, and the host names the Host header may then name (the given ones
+ * and those of the addresses).
+ *
+ * @throws {TypeError} When an address other than loopback is given without a token.
+ */
+function checkAddresses(
+  options: ServeDashboardOptions,
+): { otlp: ListenAddress; ui: ListenAddress; hosts: string[] } {
+  const otlp = parseAddress(options.otlp ?? "127.0.0.1:4318", "otlp");
+  const ui = parseAddress(options.ui ?? "127.0.0.1:18888", "ui");
+  for (const [what, address] of [["OTLP", otlp], ["UI", ui]] as const) {
+    if (!isLoopback(address.hostname) && options.token === undefined) {
+      throw new TypeError(
+        `Cannot serve the dashboard's ${what} on ${address.hostname}: an address other than loopback needs a token (--token)`,
+      );
+    }
+  }
+  const hosts = [...(options.allowedHosts ?? [])];
+  for (const { hostname } of [otlp, ui]) {
+    if (!/^[\d.]+$/.test(hostname) && !hostname.includes(":")) hosts.push(hostname);
+  }
+  return { otlp, ui, hosts };
+}
+
+/**
+ * Starts the servers: one for OTLP and one for the page, or one for both when the two
+ * addresses are the same (OTLP first in the list either way).
+ */
+function listen(
+  dashboard: Dashboard,
+  otlp: ListenAddress,
+  ui: ListenAddress,
+  signal: AbortSignal,
+): Deno.HttpServer<Deno.NetAddr>[] {
+  const serve = (address: ListenAddress, handler: Deno.ServeHandler) =>
+    Deno.serve(
+      { hostname: address.hostname, port: address.port, signal, onListen: () => {} },
+      handler,
+    );
+  const same = otlp.hostname === ui.hostname && otlp.port === ui.port && otlp.port !== 0;
+  if (same) {
+    return [serve(otlp, (request) => {
+      const path = new URL(request.url).pathname;
+      return path.startsWith("/v1/") ? dashboard.handleOtlp(request) : dashboard.handleUi(request);
+    })];
+  }
+  const servers = [serve(otlp, (request) => dashboard.handleOtlp(request))];
+  // When this one throws, the OTLP server stops as the caller aborts `signal`.
+  servers.push(serve(ui, (request) => dashboard.handleUi(request)));
+  return servers;
 }
 
 /**

@@ -1,13 +1,17 @@
-// A minimal protocol-buffers writer and reader: what the OTLP exporter needs to encode an
-// ExportTraceServiceRequest and to read the small messages a collector answers with
-// (ExportTraceServiceResponse, google.rpc.Status). Output is canonical: fields in the order
-// written, lengths as shortest varints, default values left out by the caller.
+// A minimal protocol-buffers writer, and a field list over the reader of _reader.ts: what the
+// OTLP exporter needs to encode an ExportTraceServiceRequest and to read the small messages a
+// collector answers with (ExportTraceServiceResponse, google.rpc.Status). Output is canonical:
+// fields in the order written, lengths as shortest varints, default values left out by the caller.
+
+import {
+  FIXED32 as WIRE_FIXED32,
+  FIXED64 as WIRE_FIXED64,
+  LEN as WIRE_LEN,
+  Reader,
+  VARINT as WIRE_VARINT,
+} from "./_reader.ts";
 
 const utf8 = new TextEncoder();
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_FIXED32 = 5;
 
 // The value of each hex digit by its character code (0 for anything else).
 const HEX_VALUE = new Uint8Array(128);
@@ -230,46 +234,29 @@ export interface ProtoField {
   readonly bytes: Uint8Array;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
  * Reads the top-level fields of a message. Throws a `SyntaxError` on malformed input (a
  * truncated field, an unknown wire type).
  */
 export function readFields(data: Uint8Array): ProtoField[] {
   const out: ProtoField[] = [];
-  let pos = 0;
-  const varint = (): bigint => {
-    let result = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= data.length) throw new SyntaxError("Cannot read protobuf: truncated varint");
-      const b = data[pos++]!;
-      result |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) return result;
-      shift += 7n;
-    }
-    throw new SyntaxError("Cannot read protobuf: varint longer than 10 bytes");
-  };
-  const empty = new Uint8Array(0);
-  while (pos < data.length) {
-    const key = varint();
-    const field = Number(key >> 3n);
-    const wire = Number(key & 7n);
-    if (field === 0) throw new SyntaxError("Cannot read protobuf: field number 0");
+  const r = new Reader(data, "Cannot read protobuf");
+  const end = data.length;
+  while (r.pos < end) {
+    const key = r.key(end);
+    const field = Math.floor(key / 8);
+    const wire = key % 8;
     if (wire === WIRE_VARINT) {
-      out.push({ field, wire, varint: varint(), bytes: empty });
+      out.push({ field, wire, varint: r.uint64(end), bytes: EMPTY });
     } else if (wire === WIRE_LEN) {
-      const length = Number(varint());
-      if (pos + length > data.length) {
-        throw new SyntaxError("Cannot read protobuf: length-delimited field past the end");
-      }
-      out.push({ field, wire, varint: 0n, bytes: data.subarray(pos, pos + length) });
-      pos += length;
-    } else if (wire === WIRE_FIXED64 || wire === WIRE_FIXED32) {
-      pos += wire === WIRE_FIXED64 ? 8 : 4;
-      if (pos > data.length) throw new SyntaxError("Cannot read protobuf: truncated fixed field");
-      out.push({ field, wire, varint: 0n, bytes: empty });
+      const stop = r.lengthEnd(end);
+      out.push({ field, wire, varint: 0n, bytes: data.subarray(r.pos, stop) });
+      r.pos = stop;
     } else {
-      throw new SyntaxError(`Cannot read protobuf: unsupported wire type ${wire}`);
+      r.skip(wire, end, field, "Message");
+      out.push({ field, wire, varint: 0n, bytes: EMPTY });
     }
   }
   return out;

@@ -103,3 +103,24 @@ Deno.test("rankOf() takes a file's own name over a pattern that also matches it"
   assert.equal(LAYERS[rankOf("otlp/_config.ts", LAYERS)]?.name, "parts");
   assert.equal(rankOf("elsewhere/file.ts", LAYERS), -1);
 });
+
+Deno.test("LAYERS puts the dashboard above the parts it is built from, below its entry point", () => {
+  assert.equal(LAYERS[rankOf("dashboard/_ui.ts", LAYERS)]?.name, "applications");
+  assert.equal(LAYERS[rankOf("dashboard/mod.ts", LAYERS)]?.name, "entry points");
+  assert.equal(LAYERS[rankOf("otlp/_decode_proto.ts", LAYERS)]?.name, "parts");
+  const edges = localEdges(
+    modules({
+      "dashboard/_ingest.ts": { code: ["otlp/_decode_proto.ts"] },
+      "dashboard/_ui.ts": { code: ["graph/mod.ts"] },
+      "otlp/_decode_proto.ts": { type: ["dashboard/_store.ts"] },
+    }),
+    ROOT,
+  );
+  assert.deepEqual(
+    checkLayout(edges, [], ["dashboard/mod.ts", "graph/mod.ts"]),
+    [
+      "dashboard/_ui.ts (applications) imports graph/mod.ts (entry points), a layer above it",
+      "otlp/_decode_proto.ts (parts) imports types of dashboard/_store.ts (applications), a layer above it",
+    ],
+  );
+});

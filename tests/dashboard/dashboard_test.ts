@@ -3,12 +3,12 @@
 
 import assert from "node:assert/strict";
 import { Dashboard, type DashboardOptions } from "../../dashboard/mod.ts";
-import { decodeJsonTraces } from "../../dashboard/_otlp_json.ts";
+import { decodeJsonTraces } from "../../otlp/_decode_json.ts";
 import { type Inflater, inflateWithin } from "../../dashboard/_ingest.ts";
 import { Resource } from "../../mod.ts";
 import { encodeOtlpTraces } from "../../otlp/mod.ts";
 import { decodeResponse, decodeRpcStatus, encodeProtobufRequest } from "../otlp/_helpers.ts";
-import { canonRequests, fanoutActivities } from "./_helpers.ts";
+import { canonRequests, fanoutActivities } from "../otlp/_decode_helpers.ts";
 
 const OTLP = "http://127.0.0.1:4318/v1/traces";
 const UI = "http://127.0.0.1:18888";

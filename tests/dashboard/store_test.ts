@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { TraceStore } from "../../dashboard/_store.ts";
-import type { OtlpResource, OtlpScope, OtlpSpan } from "../../dashboard/_otlp_model.ts";
+import type { OtlpResource, OtlpScope, OtlpSpan } from "../../otlp/_decode_model.ts";
 
 function id(n: number, width: number): string {
   return (n + 1).toString(16).padStart(width, "0");

@@ -1,12 +1,12 @@
-// The dashboard's OTLP decoders (protobuf and JSON): against this module's encoder, against
-// protobufjs on random requests, and against hostile input.
+// The OTLP decoders (protobuf and JSON), which the dashboard receives with: against this module's
+// encoder, against protobufjs on random requests, and against hostile input.
 
 import assert from "node:assert/strict";
 import { Resource } from "../../mod.ts";
 import { encodeOtlpTraces } from "../../otlp/mod.ts";
-import { decodeProtobufTraces } from "../../dashboard/_otlp_decode.ts";
-import { decodeJsonTraces } from "../../dashboard/_otlp_json.ts";
-import { KvList, MAX_DEPTH, MAX_ITEMS } from "../../dashboard/_otlp_model.ts";
+import { decodeProtobufTraces } from "../../otlp/_decode_proto.ts";
+import { decodeJsonTraces } from "../../otlp/_decode_json.ts";
+import { KvList, MAX_DEPTH, MAX_ITEMS } from "../../otlp/_decode_model.ts";
 import { exportRequestJson } from "../../dashboard/_convert.ts";
 import {
   type Canon,
@@ -14,8 +14,8 @@ import {
   decodeProtobuf,
   encodeProtobufRequest,
   expectedRequest,
-} from "../otlp/_helpers.ts";
-import { canonRequests, fanoutActivities, random, randomRequest } from "./_helpers.ts";
+} from "./_helpers.ts";
+import { canonRequests, fanoutActivities, random, randomRequest } from "./_decode_helpers.ts";
 
 const utf8 = new TextEncoder();
 const TRACE = "5b8efff798038103d269b633813fc60c";

@@ -1,14 +1,14 @@
-// Helpers of the dashboard's tests: the canonical form of decoded spans (the form
-// tests/_otlp_helpers.ts gives protobufjs's decoding and the activities themselves), a seeded
-// generator of random OTLP requests, and the guide's fan-out sent by this module's exporter.
+// Helpers of the OTLP decoder's tests and of the dashboard's: the canonical form of decoded spans
+// (the form _helpers.ts gives protobufjs's decoding and the activities themselves), a seeded
+// generator of random OTLP requests, and the guide's fan-out, to send with this module's exporter.
 
-import type { Canon, CanonRequest, CanonSpan } from "../otlp/_helpers.ts";
+import type { Canon, CanonRequest, CanonSpan } from "./_helpers.ts";
 import {
   KvList,
   type OtlpAttribute,
   type OtlpSpan,
   type OtlpValue,
-} from "../../dashboard/_otlp_model.ts";
+} from "../../otlp/_decode_model.ts";
 import {
   Activity,
   ActivityLink,

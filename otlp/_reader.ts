@@ -1,38 +1,47 @@
 // Reads protobuf wire data from untrusted bytes: every length is checked against what is left of
-// its message, and whatever is wrong (a truncated field, a wire type the decoder does not read, a
-// varint longer than 10 bytes) is a SyntaxError that says where.
+// its message, and whatever is wrong (a truncated field, a wire type the reader does not read, a
+// varint longer than 10 bytes) is a SyntaxError that says where. The one protobuf reader of the
+// module: the OTLP decoder reads requests with it, and `readFields` (in _protobuf.ts) the
+// exporter's responses.
 
-import { type Problems, toHex } from "./_otlp_model.ts";
-
+/** The wire type of varints (`int32`, `int64`, `uint32`, `bool`, enums). */
 export const VARINT = 0;
+/** The wire type of `fixed64` and `double`. */
 export const FIXED64 = 1;
+/** The wire type of length-delimited fields (strings, bytes, messages, packed lists). */
 export const LEN = 2;
+/** The wire type of `fixed32` and `float`. */
 export const FIXED32 = 5;
 const WIRE_NAMES = ["varint", "fixed64", "length-delimited", "group start", "group end", "fixed32"];
 
 const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
-/** The error of a malformed message. */
-export function malformed(message: string): SyntaxError {
-  return new SyntaxError(`Cannot decode OTLP protobuf: ${message}`);
+/** The name of a wire type, for messages. */
+export function wireName(wire: number): string {
+  return WIRE_NAMES[wire] ?? "unknown";
 }
 
 /** Reads fields from one buffer; `end` bounds the message being read. */
 export class Reader {
   readonly buf: Uint8Array;
   readonly view: DataView;
-  readonly problems: Problems;
+  /** What a message about malformed input starts with, e.g. `Cannot decode OTLP protobuf`. */
+  readonly context: string;
   pos = 0;
   /** Strings that were not valid UTF-8. */
   badText = 0;
-  /** Elements of arrays and key-value lists cut at MAX_ITEMS. */
-  cutValues = 0;
 
-  constructor(buf: Uint8Array, problems: Problems) {
+  constructor(buf: Uint8Array, context: string) {
     this.buf = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.problems = problems;
+    this.context = context;
+  }
+
+  /** The error of malformed input. */
+  malformed(message: string): SyntaxError {
+    return new SyntaxError(`${this.context}: ${message}`);
   }
 
   /** A varint as a number; exact up to 2^53, and any longer value is too large for a length. */
@@ -42,7 +51,7 @@ export class Reader {
     let result = 0;
     let scale = 1;
     for (let i = 0; i < 10; i++) {
-      if (pos >= end) throw malformed(`truncated varint at byte ${pos}`);
+      if (pos >= end) throw this.malformed(`truncated varint at byte ${pos}`);
       const b = buf[pos++]!;
       result += (b & 0x7f) * scale;
       if (b < 0x80) {
@@ -51,11 +60,11 @@ export class Reader {
       }
       scale *= 128;
     }
-    throw malformed(`varint longer than 10 bytes at byte ${pos}`);
+    throw this.malformed(`varint longer than 10 bytes at byte ${pos}`);
   }
 
-  /** A varint as a signed 64-bit integer (an `int64`). */
-  int64(end: number): bigint {
+  /** A varint as an unsigned 64-bit integer (a `uint64`, or the bits of an `int64`). */
+  uint64(end: number): bigint {
     const start = this.pos;
     const n = this.varint(end);
     if (n <= Number.MAX_SAFE_INTEGER) return BigInt(n);
@@ -66,7 +75,12 @@ export class Reader {
       result |= BigInt(this.buf[pos]! & 0x7f) << shift;
       shift += 7n;
     }
-    return BigInt.asIntN(64, result);
+    return BigInt.asUintN(64, result);
+  }
+
+  /** A varint as a signed 64-bit integer (an `int64`). */
+  int64(end: number): bigint {
+    return BigInt.asIntN(64, this.uint64(end));
   }
 
   /** The end of a length-delimited field whose length is next. */
@@ -74,27 +88,27 @@ export class Reader {
     const at = this.pos;
     const length = this.varint(end);
     if (length > end - this.pos) {
-      throw malformed(`length ${length} at byte ${at} runs past the end of its message`);
+      throw this.malformed(`length ${length} at byte ${at} runs past the end of its message`);
     }
     return this.pos + length;
   }
 
   fixed32(end: number): number {
-    if (end - this.pos < 4) throw malformed(`truncated fixed32 at byte ${this.pos}`);
+    if (end - this.pos < 4) throw this.malformed(`truncated fixed32 at byte ${this.pos}`);
     const n = this.view.getUint32(this.pos, true);
     this.pos += 4;
     return n;
   }
 
   fixed64(end: number): bigint {
-    if (end - this.pos < 8) throw malformed(`truncated fixed64 at byte ${this.pos}`);
+    if (end - this.pos < 8) throw this.malformed(`truncated fixed64 at byte ${this.pos}`);
     const n = this.view.getBigUint64(this.pos, true);
     this.pos += 8;
     return n;
   }
 
   double(end: number): number {
-    if (end - this.pos < 8) throw malformed(`truncated double at byte ${this.pos}`);
+    if (end - this.pos < 8) throw this.malformed(`truncated double at byte ${this.pos}`);
     const n = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return n;
@@ -131,7 +145,9 @@ export class Reader {
   /** A bytes field as lowercase hex (ids). */
   hex(end: number): string {
     const stop = this.lengthEnd(end);
-    const text = toHex(this.buf, this.pos, stop);
+    const buf = this.buf;
+    let text = "";
+    for (let i = this.pos; i < stop; i++) text += HEX[buf[i]!]!;
     this.pos = stop;
     return text;
   }
@@ -151,19 +167,19 @@ export class Reader {
         this.varint(end);
         return;
       case FIXED64:
-        if (end - this.pos < 8) throw malformed(`truncated fixed64 at byte ${this.pos}`);
+        if (end - this.pos < 8) throw this.malformed(`truncated fixed64 at byte ${this.pos}`);
         this.pos += 8;
         return;
       case LEN:
         this.pos = this.lengthEnd(end);
         return;
       case FIXED32:
-        if (end - this.pos < 4) throw malformed(`truncated fixed32 at byte ${this.pos}`);
+        if (end - this.pos < 4) throw this.malformed(`truncated fixed32 at byte ${this.pos}`);
         this.pos += 4;
         return;
     }
-    throw malformed(
-      `${message} field ${field} has wire type ${wire} (${WIRE_NAMES[wire] ?? "unknown"}), ` +
+    throw this.malformed(
+      `${message} field ${field} has wire type ${wire} (${wireName(wire)}), ` +
         `which this decoder does not read`,
     );
   }
@@ -172,23 +188,9 @@ export class Reader {
   key(end: number): number {
     const at = this.pos;
     const key = this.varint(end);
-    if (key < 8 || key > 0xffff_ffff) throw malformed(`invalid field key ${key} at byte ${at}`);
+    if (key < 8 || key > 0xffff_ffff) {
+      throw this.malformed(`invalid field key ${key} at byte ${at}`);
+    }
     return key;
-  }
-}
-
-/** Checks the wire type of a known field. */
-export function expect(
-  wire: number,
-  want: number,
-  message: string,
-  field: number,
-  name: string,
-): void {
-  if (wire !== want) {
-    throw malformed(
-      `${message} field ${field} (${name}) has wire type ${wire} ` +
-        `(${WIRE_NAMES[wire] ?? "unknown"}), expected ${WIRE_NAMES[want]}`,
-    );
   }
 }

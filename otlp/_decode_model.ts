@@ -1,7 +1,7 @@
-// The spans of an OTLP ExportTraceServiceRequest as the dashboard keeps them once decoded (from
-// protobuf by _otlp_decode.ts, from JSON by _otlp_json.ts): plain objects, ids as lowercase
-// hex, times as bigints, attribute values typed as OTLP types them. Spans are listed flat, each
-// pointing at its resource and scope, which spans of one request share.
+// The spans of an OTLP ExportTraceServiceRequest once decoded (from protobuf by _decode_proto.ts,
+// from JSON by _decode_json.ts), as a receiver such as the dashboard keeps them: plain objects,
+// ids as lowercase hex, times as bigints, attribute values typed as OTLP types them. Spans are
+// listed flat, each pointing at its resource and scope, which spans of one request share.
 
 /**
  * An attribute value, typed as OTLP's `AnyValue`: `string`, `boolean`, a `bigint` for
@@ -139,15 +139,6 @@ export class Problems {
 
 /** Thrown inside a decoder to reject the span (or resource, or scope) being read. */
 export class Rejection extends Error {}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/** Lowercase hex of bytes. */
-export function toHex(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  let out = "";
-  for (let i = start; i < end; i++) out += HEX[bytes[i]!]!;
-  return out;
-}
 
 const ZERO_TRACE = "0".repeat(32);
 const ZERO_SPAN = "0".repeat(16);

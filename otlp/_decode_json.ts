@@ -21,7 +21,7 @@ import {
   type OtlpValue,
   Problems,
   Rejection,
-} from "./_otlp_model.ts";
+} from "./_decode_model.ts";
 
 type Json = unknown;
 type JsonObject = { readonly [key: string]: Json };
@@ -304,14 +304,8 @@ function span(
   };
 }
 
-/**
- * Decodes an OTLP/JSON `ExportTraceServiceRequest`.
- *
- * @throws {SyntaxError} When the bytes are not JSON, or a field has the wrong type.
- */
-export function decodeJsonTraces(bytes: Uint8Array): DecodedTraces {
-  const problems = new Problems();
-  const s: State = { problems, cutValues: 0 };
+/** Reads the bytes as JSON; text that is not valid UTF-8 is read with U+FFFD, and said. */
+function parse(bytes: Uint8Array, problems: Problems): Json {
   const text = new TextDecoder().decode(bytes);
   if (text.includes("\uFFFD")) {
     try {
@@ -320,55 +314,73 @@ export function decodeJsonTraces(bytes: Uint8Array): DecodedTraces {
       problems.add("text that was not valid UTF-8 shows U+FFFD for the bad bytes");
     }
   }
-  let root: Json;
   try {
-    root = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new SyntaxError(`Cannot decode OTLP JSON: ${(error as Error).message}`);
   }
-  const request = object(root, "the request") ?? {};
-  const spans: OtlpSpan[] = [];
-  list(request.resourceSpans, "resourceSpans").forEach((rsValue, i) => {
-    const rsPath = `resourceSpans[${i}]`;
-    const rs = object(rsValue, rsPath) ?? {};
-    const scopeSpans = list(rs.scopeSpans, `${rsPath}.scopeSpans`);
-    let res: OtlpResource | Rejection;
+}
+
+/** Reads the spans of one `ScopeSpans` under a resource (or the rejection of the resource). */
+function scopeSpans(
+  value: Json,
+  path: string,
+  res: OtlpResource | Rejection,
+  s: State,
+  out: OtlpSpan[],
+): void {
+  const ss = object(value, path) ?? {};
+  const spanList = list(ss.spans, `${path}.spans`);
+  if (res instanceof Rejection) {
+    s.problems.reject(`its resource was rejected: ${res.message}`, spanList.length);
+    return;
+  }
+  let sc: OtlpScope;
+  try {
+    sc = scope(ss.scope, `${path}.scope`, string(ss.schemaUrl, `${path}.schemaUrl`), s);
+  } catch (error) {
+    if (!(error instanceof Rejection)) throw error;
+    s.problems.reject(`its scope was rejected: ${error.message}`, spanList.length);
+    return;
+  }
+  spanList.forEach((spanValue, k) => {
     try {
-      res = resource(
-        rs.resource,
-        `${rsPath}.resource`,
-        string(rs.schemaUrl, `${rsPath}.schemaUrl`),
-        s,
-      );
+      out.push(span(spanValue, `${path}.spans[${k}]`, res, sc, s));
     } catch (error) {
       if (!(error instanceof Rejection)) throw error;
-      res = error;
+      s.problems.reject(error.message);
     }
-    scopeSpans.forEach((ssValue, j) => {
-      const ssPath = `${rsPath}.scopeSpans[${j}]`;
-      const ss = object(ssValue, ssPath) ?? {};
-      const spanList = list(ss.spans, `${ssPath}.spans`);
-      if (res instanceof Rejection) {
-        problems.reject(`its resource was rejected: ${res.message}`, spanList.length);
-        return;
-      }
-      let sc: OtlpScope;
-      try {
-        sc = scope(ss.scope, `${ssPath}.scope`, string(ss.schemaUrl, `${ssPath}.schemaUrl`), s);
-      } catch (error) {
-        if (!(error instanceof Rejection)) throw error;
-        problems.reject(`its scope was rejected: ${error.message}`, spanList.length);
-        return;
-      }
-      spanList.forEach((spanValue, k) => {
-        try {
-          spans.push(span(spanValue, `${ssPath}.spans[${k}]`, res as OtlpResource, sc, s));
-        } catch (error) {
-          if (!(error instanceof Rejection)) throw error;
-          problems.reject(error.message);
-        }
-      });
-    });
+  });
+}
+
+/** Reads the spans of one `ResourceSpans`. */
+function resourceSpans(value: Json, path: string, s: State, out: OtlpSpan[]): void {
+  const rs = object(value, path) ?? {};
+  const scopeSpanList = list(rs.scopeSpans, `${path}.scopeSpans`);
+  let res: OtlpResource | Rejection;
+  try {
+    res = resource(rs.resource, `${path}.resource`, string(rs.schemaUrl, `${path}.schemaUrl`), s);
+  } catch (error) {
+    if (!(error instanceof Rejection)) throw error;
+    res = error;
+  }
+  scopeSpanList.forEach((ssValue, j) => {
+    scopeSpans(ssValue, `${path}.scopeSpans[${j}]`, res, s, out);
+  });
+}
+
+/**
+ * Decodes an OTLP/JSON `ExportTraceServiceRequest`.
+ *
+ * @throws {SyntaxError} When the bytes are not JSON, or a field has the wrong type.
+ */
+export function decodeJsonTraces(bytes: Uint8Array): DecodedTraces {
+  const problems = new Problems();
+  const s: State = { problems, cutValues: 0 };
+  const request = object(parse(bytes, problems), "the request") ?? {};
+  const spans: OtlpSpan[] = [];
+  list(request.resourceSpans, "resourceSpans").forEach((rsValue, i) => {
+    resourceSpans(rsValue, `resourceSpans[${i}]`, s, spans);
   });
   if (s.cutValues > 0) {
     problems.add(`arrays and key-value lists were cut to ${MAX_ITEMS} elements`, s.cutValues);

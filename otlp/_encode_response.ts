@@ -1,24 +1,11 @@
 // The bodies an OTLP/HTTP receiver answers with, in the encoding of the request: an
 // ExportTraceServiceResponse (empty on full success, with partial_success when spans were rejected
-// or something should be said), and a google.rpc.Status for errors.
+// or something should be said), and a google.rpc.Status for errors. The exporter reads them back
+// with readFields (_transport.ts).
+
+import { ProtoWriter } from "./_protobuf.ts";
 
 const utf8 = new TextEncoder();
-
-function varint(out: number[], n: number): void {
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-}
-
-function stringField(out: number[], field: number, text: string): void {
-  if (text === "") return;
-  const bytes = utf8.encode(text);
-  varint(out, field * 8 + 2);
-  varint(out, bytes.length);
-  for (const b of bytes) out.push(b);
-}
 
 /** The content type of a request encoding. */
 export function contentType(json: boolean): string {
@@ -37,26 +24,19 @@ export function exportResponse(json: boolean, rejected: number, message: string)
     if (message !== "") partial.errorMessage = message;
     return utf8.encode(JSON.stringify({ partialSuccess: partial }));
   }
-  const inner: number[] = [];
-  if (rejected > 0) {
-    varint(inner, 1 * 8 + 0);
-    varint(inner, rejected);
-  }
-  stringField(inner, 2, message);
-  const out: number[] = [];
-  varint(out, 1 * 8 + 2);
-  varint(out, inner.length);
-  return Uint8Array.from([...out, ...inner]);
+  const writer = new ProtoWriter(64 + message.length * 3);
+  const partialSuccess = writer.begin(1);
+  writer.uint(1, rejected); // rejected_spans
+  writer.string(2, message); // error_message
+  writer.end(partialSuccess);
+  return writer.finish();
 }
 
 /** A `google.rpc.Status` with a gRPC code and a message. */
 export function statusBody(json: boolean, code: number, message: string): Uint8Array {
   if (json) return utf8.encode(JSON.stringify({ code, message }));
-  const out: number[] = [];
-  if (code !== 0) {
-    varint(out, 1 * 8 + 0);
-    varint(out, code);
-  }
-  stringField(out, 2, message);
-  return Uint8Array.from(out);
+  const writer = new ProtoWriter(16 + message.length * 3);
+  writer.uint(1, code); // code
+  writer.string(2, message); // message
+  return writer.finish();
 }
