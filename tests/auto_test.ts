@@ -196,26 +196,32 @@ Deno.test({
   },
 });
 
+/** Runs programs/auto_node.ts, bundled, with `node`; the child, its stdin already closed. */
+async function startNode(env: Record<string, string>): Promise<Deno.ChildProcess> {
+  const bundle = await new Deno.Command("deno", {
+    args: ["bundle", "--quiet", new URL("./programs/auto_node.ts", import.meta.url).pathname],
+    stderr: "inherit",
+  }).output();
+  assert.equal(bundle.code, 0);
+  const child = new Deno.Command("node", {
+    args: ["--input-type=module", "-"],
+    env,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(bundle.stdout);
+  await writer.close();
+  return child;
+}
+
 Deno.test({
   name: "auto.ts on Node.js: OTLP without shutdown(), nothing lost, Node's default resource",
   ignore: !RUN || !NODE || NO_NET,
   async fn() {
     await using receiver = startReceiver();
-    const bundle = await new Deno.Command("deno", {
-      args: ["bundle", "--quiet", new URL("./programs/auto_node.ts", import.meta.url).pathname],
-      stderr: "inherit",
-    }).output();
-    assert.equal(bundle.code, 0);
-    const child = new Deno.Command("node", {
-      args: ["--input-type=module", "-"],
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(bundle.stdout);
-    await writer.close();
+    const child = await startNode({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
     const { code, stdout, stderr } = await child.output();
     assert.equal(new TextDecoder().decode(stderr), "");
     assert.equal(new TextDecoder().decode(stdout), "");
@@ -226,5 +232,29 @@ Deno.test({
     assert.deepEqual(resource.get("service.name"), { s: "unknown_service:node" });
     assert.deepEqual(resource.get("process.runtime.name"), { s: "nodejs" });
     assert.deepEqual(resource.get("process.runtime.description"), { s: "Node.js" });
+  },
+});
+
+Deno.test({
+  name: "auto.ts on Node.js, SIGTERM: exports what is queued, then the signal ends the program",
+  ignore: !RUN || !NODE || NO_NET || Deno.build.os === "windows",
+  async fn() {
+    await using receiver = startReceiver();
+    const child = await startNode({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      AUTO_WAIT: "1",
+    });
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    assert.equal((await reader.read()).value, "waiting\n");
+    assert.equal(receiver.requests.length, 0);
+    child.kill("SIGTERM");
+    const status = await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    const stderr = await new Response(child.stderr).text();
+    assert.equal(stderr, "");
+    // Raised again with no listener left: the program ends by the signal itself.
+    assert.equal(status.signal, "SIGTERM");
+    assert.deepEqual(fanOut(decodeProtobuf(receiver.requests[0]!.body)), FAN_OUT);
   },
 });

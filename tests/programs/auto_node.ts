@@ -1,6 +1,7 @@
 // The Node.js counterpart of `--import auto.ts` with auto_app.ts: auto.ts imported first, then
 // a program that never mentions a provider. tests/auto_test.ts bundles it into one file (so
-// that both share the module) and runs it with `node`, the bundle on standard input.
+// that both share the module) and runs it with `node`, the bundle on standard input. With
+// AUTO_WAIT set it stays alive until a signal.
 import "../../auto.ts";
 import { ActivityLink, ActivitySource } from "../../mod.ts";
 
@@ -13,3 +14,9 @@ await source.startActiveActivity("OrchestratingActivity", async (orchestrating) 
     ),
   );
 });
+
+const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+if (env?.AUTO_WAIT !== undefined) {
+  console.log("waiting");
+  setTimeout(() => {}, 60_000);
+}
