@@ -1,13 +1,21 @@
 // Configuration from OpenTelemetry's standard environment variables, read through an EnvReader
 // (_env.ts), area by area: the SDK switch and log level, the resource, the sampler, the batch
-// processor and the limits. Bad values are reported as warnings and replaced by the default, as
-// the OpenTelemetry specification asks; explicit options of the builder are applied over this
-// configuration.
+// processor and the limits; and, for a set-up from the environment, the exporters
+// (OTEL_TRACES_EXPORTER) and the propagators (OTEL_PROPAGATORS). Bad values are reported as
+// warnings and replaced by the default, as the OpenTelemetry specification asks; explicit
+// options of the builder are applied over this configuration.
 
 import type { ActivityLimits } from "./limits.ts";
 import type { LogLevel } from "./_diagnostics.ts";
 import type { EnvReader } from "./_env.ts";
 import { MAX_TIMER_DELAY } from "./_timers.ts";
+import {
+  BaggagePropagator,
+  CompositePropagator,
+  type TextMapPropagator,
+  TraceContextPropagator,
+} from "./propagator.ts";
+import { B3Propagator } from "./b3.ts";
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -48,18 +56,7 @@ type Get = (name: string) => string | undefined;
  * reported through `warn` and left out, so the default applies.
  */
 export function readEnvConfig(read: EnvReader, warn: EnvWarn): EnvConfig {
-  const get: Get = (name) => {
-    let value: string | undefined;
-    try {
-      value = read(name);
-    } catch (error) {
-      warn(name, error instanceof Error ? error : new Error(String(error)));
-      return undefined;
-    }
-    if (typeof value !== "string") return undefined;
-    value = value.trim();
-    return value === "" ? undefined : value;
-  };
+  const get = makeGet(read, warn);
   // The areas in a fixed order, so that warnings come in the order of this list.
   const disabled = readDisabled(get, warn);
   const logLevel = readLogLevel(get, warn);
@@ -74,6 +71,107 @@ export function readEnvConfig(read: EnvReader, warn: EnvWarn): EnvConfig {
   if (logLevel !== undefined) config.logLevel = logLevel;
   if (sampler !== undefined) config.sampler = sampler;
   return config;
+}
+
+/**
+ * A reader of trimmed values: empty or blank values count as unset, and a reader that throws
+ * is reported through `warn` and counts as unset.
+ */
+function makeGet(read: EnvReader, warn: EnvWarn): Get {
+  return (name) => {
+    let value: string | undefined;
+    try {
+      value = read(name);
+    } catch (error) {
+      warn(name, error instanceof Error ? error : new Error(String(error)));
+      return undefined;
+    }
+    if (typeof value !== "string") return undefined;
+    value = value.trim();
+    return value === "" ? undefined : value;
+  };
+}
+
+/** An exporter that `OTEL_TRACES_EXPORTER` can name. */
+export type ExporterName = "console" | "otlp";
+
+/**
+ * `OTEL_TRACES_EXPORTER`: a comma-separated list of `otlp`, `console` and `none`, read in any
+ * case, each name once (default `otlp`). Unknown names are reported and left out; when none is
+ * left the variable is ignored. `none` means no exporter, and excludes the others.
+ */
+export function readTracesExporters(read: EnvReader, warn: EnvWarn): ExporterName[] {
+  const names = readList(makeGet(read, warn), warn, "OTEL_TRACES_EXPORTER", TRACES_EXPORTERS);
+  return (names ?? ["otlp"]).filter((name): name is ExporterName => name !== "none");
+}
+
+const TRACES_EXPORTERS = ["otlp", "console", "none"] as const;
+
+/** A propagator that `OTEL_PROPAGATORS` can name. */
+export type PropagatorName = (typeof PROPAGATORS)[number];
+
+const PROPAGATORS = ["tracecontext", "baggage", "b3", "b3multi", "none"] as const;
+
+/**
+ * `OTEL_PROPAGATORS`: a comma-separated list of `tracecontext`, `baggage`, `b3`, `b3multi` and
+ * `none`, read in any case, each name once, in order (default `tracecontext,baggage`); unknown
+ * names are reported and left out, and when none is left the variable is ignored. `none` means
+ * no propagator, and excludes the others.
+ */
+export function readPropagators(read: EnvReader, warn: EnvWarn): TextMapPropagator {
+  const names = readList(makeGet(read, warn), warn, "OTEL_PROPAGATORS", PROPAGATORS) ??
+    ["tracecontext", "baggage"];
+  return new CompositePropagator(
+    names.filter((name) => name !== "none").map((name) => {
+      switch (name) {
+        case "tracecontext":
+          return new TraceContextPropagator();
+        case "baggage":
+          return new BaggagePropagator();
+        default:
+          return new B3Propagator({ encoding: name === "b3" ? "single" : "multi" });
+      }
+    }),
+  );
+}
+
+/**
+ * A comma-separated list of known names: lowercase, deduplicated, in order; unknown names
+ * reported and left out. `undefined` when the variable is unset or holds no known name (then
+ * the default applies); `["none"]` when it holds `none`.
+ */
+function readList<T extends string>(
+  get: Get,
+  warn: EnvWarn,
+  variable: string,
+  known: readonly T[],
+): T[] | undefined {
+  const text = get(variable);
+  if (text === undefined) return undefined;
+  const names: T[] = [];
+  const unknown: string[] = [];
+  for (const part of text.split(",")) {
+    const name = part.trim().toLowerCase();
+    if (name === "") continue;
+    if (!(known as readonly string[]).includes(name)) unknown.push(part.trim());
+    else if (!names.includes(name as T)) names.push(name as T);
+  }
+  const fail = (why: string) =>
+    warn(variable, new RangeError(`Cannot use ${variable} '${text}': ${why}`));
+  if (unknown.length > 0) {
+    const listed = unknown.map((name) => `'${name}'`).join(", ");
+    fail(
+      names.length === 0
+        ? `unknown ${listed}; expected ${known.join(", ")}; using the default`
+        : `unknown ${listed} left out; expected ${known.join(", ")}`,
+    );
+  }
+  if (names.length === 0) return undefined;
+  if (names.includes("none" as T) && names.length > 1) {
+    fail("none excludes the other names; using none");
+    return ["none" as T];
+  }
+  return names;
 }
 
 /** `OTEL_SDK_DISABLED`: `true` or `false` in any case. */

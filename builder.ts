@@ -27,11 +27,17 @@ import type { Tags } from "./tags.ts";
 import type { Sampler } from "./sampler.ts";
 import { ConsoleExporter, type ConsoleExporterOptions, InMemoryExporter } from "./exporter.ts";
 import { type ActivityExporter, type ActivityProcessor, SimpleProcessor } from "./processor.ts";
-import { Resource } from "./resource.ts";
+import { defaultResource, Resource, type ResourceDetector } from "./resource.ts";
 import { TracerProvider, type TracerProviderOptions } from "./provider.ts";
-import { BatchProcessor, type BatchProcessorOptions, DEFAULT_BATCH_OPTIONS } from "./batch.ts";
-import { type EnvironmentSource, runtimeEnv, toEnvReader } from "./_env.ts";
-import { readEnvConfig } from "./_env_config.ts";
+import type { BatchProcessorOptions } from "./batch.ts";
+import { type EnvironmentSource, type EnvReader, runtimeEnv, toEnvReader } from "./_env.ts";
+import {
+  type EnvConfig,
+  type ExporterName,
+  readEnvConfig,
+  readTracesExporters,
+} from "./_env_config.ts";
+import { DeferredBatch, withoutUndefined } from "./_deferred_batch.ts";
 import type { OtlpExporterOptions } from "./otlp/_config.ts";
 import { OtlpExporterLoader } from "./_lazy_otlp.ts";
 import {
@@ -50,7 +56,8 @@ import { checkTimeoutMillis } from "./_timers.ts";
  */
 export class TracerProviderBuilder {
   readonly #sources: string[] = [];
-  readonly #processors: (ActivityProcessor | DeferredBatch)[] = [];
+  readonly #processors: (ActivityProcessor | DeferredBatch | typeof FROM_ENVIRONMENT)[] = [];
+  readonly #detectors: ResourceDetector[] = [];
   #sampler: Sampler | undefined;
   #resource: Resource = Resource.empty;
   #limits: Partial<ActivityLimits> | undefined;
@@ -190,6 +197,72 @@ export class TracerProviderBuilder {
   }
 
   /**
+   * Adds the exporters that `OTEL_TRACES_EXPORTER` names, read at
+   * {@linkcode TracerProviderBuilder.build} from the builder's environment (see
+   * {@linkcode TracerProviderBuilder.setEnvironment}): `otlp` (the default) adds an OTLP
+   * exporter behind a batch processor, as {@linkcode TracerProviderBuilder.addOtlpExporter} with
+   * no option (its `OTEL_EXPORTER_OTLP_*` variables come from the same environment), `console`
+   * a console exporter behind a simple processor, `none` nothing. A list adds each once;
+   * unknown names are reported and left out. They take the place of this call among the
+   * processors.
+   *
+   * @returns The builder.
+   *
+   * @example
+   * ```ts
+   * import { createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * const reports: string[] = [];
+   * await using _provider = createTracerProviderBuilder()
+   *   .setEnvironment({ OTEL_TRACES_EXPORTER: "none,zipkin" })
+   *   .setErrorHandler((error) => reports.push((error as Error).message))
+   *   .addExportersFromEnvironment()
+   *   .build();
+   * assert.deepEqual(reports, [
+   *   "Cannot use OTEL_TRACES_EXPORTER 'none,zipkin': unknown 'zipkin' left out; expected otlp, console, none",
+   * ]);
+   * ```
+   */
+  addExportersFromEnvironment(): this {
+    this.#processors.push(FROM_ENVIRONMENT);
+    return this;
+  }
+
+  /**
+   * Adds a resource detector, called once by {@linkcode TracerProviderBuilder.build}. What
+   * detectors find is merged over the default resource (later detectors win), under
+   * `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME`, and under what
+   * {@linkcode TracerProviderBuilder.setResource} and
+   * {@linkcode TracerProviderBuilder.setServiceName} set. Detectors are synchronous; one that
+   * throws, returns a promise or returns something else than a {@linkcode Resource} or tags is
+   * reported and left out.
+   *
+   * @param detector Returns attributes (a `Resource`, a record, a `Map` or pairs), or
+   * `undefined`.
+   * @returns The builder.
+   * @throws {TypeError} When `detector` is not a function.
+   *
+   * @example
+   * ```ts
+   * import { createTracerProviderBuilder } from "@tracelinks/activity";
+   * import assert from "node:assert/strict";
+   *
+   * await using provider = createTracerProviderBuilder()
+   *   .addResourceDetector(() => ({ "deployment.environment.name": "staging" }))
+   *   .build();
+   * assert.equal(provider.resource.get("deployment.environment.name"), "staging");
+   * ```
+   */
+  addResourceDetector(detector: ResourceDetector): this {
+    if (typeof detector !== "function") {
+      throw new TypeError("Cannot add resource detector: it must be a function");
+    }
+    this.#detectors.push(detector);
+    return this;
+  }
+
+  /**
    * Chooses where the `OTEL_*` environment variables are read from at
    * {@linkcode TracerProviderBuilder.build}: by default the runtime's environment, read only
    * where no prompt can follow (on Deno, only variables whose env permission is already
@@ -267,7 +340,8 @@ export class TracerProviderBuilder {
   }
 
   /**
-   * Adds resource attributes (later calls win on duplicate keys).
+   * Adds resource attributes (later calls win on duplicate keys). They win over the default
+   * resource, the detectors and the environment; an empty string does not replace a value.
    *
    * @param attributes A {@linkcode Resource}, or attributes as a record, `Map` or pairs.
    * @returns The builder.
@@ -380,21 +454,17 @@ export class TracerProviderBuilder {
    * the option and the value.
    */
   build(): TracerProvider {
-    const warnings: [string, Error][] = [];
-    const onError = this.#onError ?? reportToStderr;
-    const env = this.#environment === false ? undefined : readEnvConfig(
-      this.#environment === undefined ? runtimeEnv : toEnvReader(this.#environment),
-      (name, error) => warnings.push([name, error]),
-    );
-    const logLevel = this.#logLevel ?? env?.logLevel ?? "info";
-    // Warnings of the environment pass the same level filter as the provider's reports.
-    const report = filterReports(onError, logLevel);
-    for (const [name, error] of warnings) {
-      safeReport(report, error, `Environment variable ${name}`, "warn");
+    const read = this.#environment === false
+      ? undefined
+      : this.#environment === undefined
+      ? runtimeEnv
+      : toEnvReader(this.#environment);
+    const { env, exporters, logLevel, report } = this.#readEnvironment(read);
+    const processors: ActivityProcessor[] = [];
+    for (const entry of this.#processors) {
+      if (entry === FROM_ENVIRONMENT) processors.push(...this.#exportersOf(exporters, env, report));
+      else processors.push(entry instanceof DeferredBatch ? entry.make(env?.batch, report) : entry);
     }
-    const processors = this.#processors.map((entry) =>
-      entry instanceof DeferredBatch ? entry.make(env?.batch, report) : entry
-    );
     if (env?.disabled === true) {
       safeReport(
         report,
@@ -406,9 +476,7 @@ export class TracerProviderBuilder {
     const options: TracerProviderOptions = {
       sources: env?.disabled === true ? [] : this.#sources,
       processors,
-      resource: env === undefined || env.resource.length === 0
-        ? this.#resource
-        : new Resource(env.resource).merge(this.#resource),
+      resource: this.#resourceOf(env, report),
     };
     const sampler = this.#sampler ?? env?.sampler;
     if (sampler !== undefined) options.sampler = sampler;
@@ -421,56 +489,89 @@ export class TracerProviderBuilder {
     options.logLevel = logLevel;
     return new TracerProvider(options);
   }
-}
 
-/** A batch exporter added to a builder: its processor is made at build time. */
-class DeferredBatch {
-  readonly #exporter: ActivityExporter;
-  readonly #options: BatchProcessorOptions;
-
-  constructor(exporter: ActivityExporter, options: BatchProcessorOptions) {
-    this.#exporter = exporter;
-    this.#options = options;
-  }
-
-  /** Makes the processor: explicit options over the environment's. */
-  make(env: BatchProcessorOptions | undefined, onError: ErrorHandler): BatchProcessor {
-    const options: BatchProcessorOptions = { ...env, ...withoutUndefined(this.#options) };
-    const queue = options.maxQueueSize ?? DEFAULT_BATCH_OPTIONS.maxQueueSize;
-    const batch = options.maxExportBatchSize ?? DEFAULT_BATCH_OPTIONS.maxExportBatchSize;
-    // Only a size that came from the environment is corrected with a warning; explicit
-    // options that conflict are an error of the caller's, thrown by the processor.
-    const batchFromEnv = this.#options.maxExportBatchSize === undefined &&
-      env?.maxExportBatchSize !== undefined;
-    const queueFromEnv = this.#options.maxQueueSize === undefined &&
-      env?.maxQueueSize !== undefined;
-    if (
-      options.maxExportBatchSize !== undefined && (batchFromEnv || queueFromEnv) &&
-      typeof batch === "number" && typeof queue === "number" && batch > queue
-    ) {
-      safeReport(
-        onError,
-        new RangeError(
-          `Cannot use a batch size of ${batch} with a queue of ${queue} (OTEL_BSP_*); using ${queue}`,
-        ),
-        `Environment variable ${
-          batchFromEnv ? "OTEL_BSP_MAX_EXPORT_BATCH_SIZE" : "OTEL_BSP_MAX_QUEUE_SIZE"
-        }`,
-        "warn",
-      );
-      options.maxExportBatchSize = queue;
+  /**
+   * Reads the environment (nothing when `read` is `undefined`) and reports its bad values, at
+   * the log level they set unless the builder's wins.
+   */
+  #readEnvironment(read: EnvReader | undefined): {
+    env: EnvConfig | undefined;
+    exporters: ExporterName[];
+    logLevel: LogLevel;
+    report: ErrorHandler;
+  } {
+    const warnings: [string, Error][] = [];
+    const warn = (name: string, error: Error) => warnings.push([name, error]);
+    const env = read === undefined ? undefined : readEnvConfig(read, warn);
+    let exporters: ExporterName[] = [];
+    if (this.#processors.includes(FROM_ENVIRONMENT)) {
+      exporters = read === undefined ? ["otlp"] : readTracesExporters(read, warn);
     }
-    return new BatchProcessor(this.#exporter, options);
+    const logLevel = this.#logLevel ?? env?.logLevel ?? "info";
+    // Warnings of the environment pass the same level filter as the provider's reports.
+    const report = filterReports(this.#onError ?? reportToStderr, logLevel);
+    for (const [name, error] of warnings) {
+      safeReport(report, error, `Environment variable ${name}`, "warn");
+    }
+    return { env, exporters, logLevel, report };
+  }
+
+  /** The processors of the exporters `OTEL_TRACES_EXPORTER` named. */
+  #exportersOf(
+    names: readonly ExporterName[],
+    env: EnvConfig | undefined,
+    report: ErrorHandler,
+  ): ActivityProcessor[] {
+    const source = this.#environment;
+    // The OTLP exporter reads its own variables, from the builder's environment.
+    const otlp: OtlpExporterOptions | undefined = source === undefined
+      ? undefined
+      : { env: source === false ? () => undefined : toEnvReader(source) };
+    return names.map((name) =>
+      name === "console"
+        ? new SimpleProcessor(new ConsoleExporter())
+        : new DeferredBatch(new OtlpExporterLoader(otlp), {}).make(env?.batch, report)
+    );
+  }
+
+  /**
+   * The resource: the default one, what the detectors found, the environment's attributes,
+   * then the explicit ones, each merged over the one before.
+   */
+  #resourceOf(env: EnvConfig | undefined, report: ErrorHandler): Resource {
+    let resource = defaultResource();
+    for (const detector of this.#detectors) {
+      const found = detect(detector, report);
+      if (found !== undefined) resource = resource.merge(found);
+    }
+    if (env !== undefined && env.resource.length > 0) {
+      resource = resource.merge(new Resource(env.resource));
+    }
+    return resource.merge(this.#resource);
   }
 }
 
-/** The own properties of `record` that are not `undefined`: spread over defaults, they win. */
-function withoutUndefined<T extends object>(record: T | undefined): Partial<T> {
-  const out: Record<string, unknown> = {};
-  if (record !== undefined) {
-    for (const [key, value] of Object.entries(record)) if (value !== undefined) out[key] = value;
+/** Where the exporters of `OTEL_TRACES_EXPORTER` go among the processors. */
+const FROM_ENVIRONMENT = Symbol("exporters from the environment");
+
+/** Calls a detector; what it found, or `undefined` (reported) when it cannot be used. */
+function detect(detector: ResourceDetector, report: ErrorHandler): Resource | undefined {
+  const name = `ResourceDetector ${detector.name || "(anonymous)"}`;
+  try {
+    const found: unknown = detector();
+    if (found === undefined || found === null) return undefined;
+    if (found instanceof Resource) return found;
+    if (typeof (found as { then?: unknown }).then === "function") {
+      (found as Promise<unknown>).then(undefined, () => {}); // a rejection is not unhandled
+      throw new TypeError(
+        "Cannot use a resource detector that returns a promise: detectors are synchronous; await the attributes before building and pass them to setResource()",
+      );
+    }
+    return new Resource(found as Tags);
+  } catch (error) {
+    safeReport(report, error, name, "error");
+    return undefined;
   }
-  return out as Partial<T>;
 }
 
 /**

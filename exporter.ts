@@ -38,6 +38,7 @@ import {
   safeString,
 } from "./_format.ts";
 import { writeStdout } from "./_stdout.ts";
+import { withoutDefaults } from "./_default_resource.ts";
 
 /** Options of {@linkcode ConsoleExporter} and {@linkcode formatConsoleRecord}. */
 export interface ConsoleFormatOptions {
@@ -102,7 +103,8 @@ function tagLines(tags: TagList, indent: string): string {
  * that a record is always exactly its own lines.
  *
  * @param activity A stopped activity.
- * @param resource The resource printed at the end (when it has attributes).
+ * @param resource The resource: its attributes beyond the default ones of `defaultResource()`
+ * (those the program or its environment set) print at the end, when there are any.
  * @param options Layout choices.
  * @returns The record, ending with `"\n\n"`.
  *
@@ -132,10 +134,28 @@ export function formatConsoleRecord(
   const links = activity.links;
   if (links.length > 0) out += linkLines(links);
   if (scopeLayout) out += scopeLines(activity.source);
-  if (resource !== undefined && resource.attributes.length > 0) {
-    out += "Resource associated with Activity:\n" + tagLines(resource.attributes, "    ");
-  }
+  if (resource !== undefined) out += resourceBlock(resource);
   return out + "\n";
+}
+
+// The resource block of each resource printed, made once: resources never change.
+const RESOURCE_BLOCKS = new WeakMap<Resource, string>();
+
+/**
+ * The `Resource associated with Activity:` block, as OpenTelemetry .NET prints it, with the
+ * attributes beyond the default ones (`defaultResource()`): those the program or its environment
+ * set. Nothing when there are none, as in the guide's output.
+ */
+function resourceBlock(resource: Resource): string {
+  let block = RESOURCE_BLOCKS.get(resource);
+  if (block === undefined) {
+    const attributes = withoutDefaults(resource.attributes);
+    block = attributes.length === 0
+      ? ""
+      : "Resource associated with Activity:\n" + tagLines(attributes, "    ");
+    RESOURCE_BLOCKS.set(resource, block);
+  }
+  return block;
 }
 
 /** The lines from `Activity.TraceId` to `Activity.Duration`. */

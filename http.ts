@@ -3,7 +3,9 @@
  * activity that carries the trace (`traceparent`, `tracestate`, `baggage`), and
  * {@linkcode instrumentHandler} wraps a `Deno.serve` (or any `Request` → `Response`) handler so
  * each request is a `server` activity continuing the caller's trace. Both set the usual
- * OpenTelemetry HTTP tags. Import them from `@tracelinks/activity/http`.
+ * OpenTelemetry HTTP tags, and both speak the process's propagator (`getDefaultPropagator()`:
+ * W3C Trace Context and Baggage unless `OTEL_PROPAGATORS` or `setDefaultPropagator()` chose
+ * others, such as B3). Import them from `@tracelinks/activity/http`.
  *
  * @example A server and a client in one process
  * ```ts
@@ -29,8 +31,7 @@
 
 import { Activity } from "./activity.ts";
 import type { ActivitySource } from "./source.ts";
-import { extract, inject } from "./propagation.ts";
-import { extractBaggage, injectBaggage } from "./baggage.ts";
+import { getDefaultPropagator } from "./propagator.ts";
 import { ReportOnce, reportToLiveHandlers } from "./_diagnostics.ts";
 import { failRequest, methodTags, requestTags, serverTags } from "./_http_tags.ts";
 import {
@@ -150,14 +151,10 @@ export function instrumentFetch(options: InstrumentFetchOptions): FetchFunction 
     tags.push(["url.full", full.href]);
     serverTags(url, tags);
     const activity = source.startActivity(method, { kind: "client", tags });
-    const carrierOf = activity ?? Activity.current;
-    inject(carrierOf, request.headers);
-    // Through a setter, so that with no baggage to send a header the caller set is kept.
-    if (carrierOf !== undefined) {
-      injectBaggage(carrierOf, request.headers, {
-        setter: (headers, name, value) => (headers as Headers).set(name, value),
-      });
-    }
+    // The process's propagator (W3C Trace Context and Baggage unless OTEL_PROPAGATORS or
+    // setDefaultPropagator() chose others); with no baggage to send, a header the caller set
+    // is kept.
+    getDefaultPropagator().inject(activity ?? Activity.current, request.headers);
     try {
       const response = await inner(request);
       activity?.setTag("http.response.status_code", response.status);
@@ -221,8 +218,9 @@ export function setHttpRoute(route: string): boolean {
 /**
  * Wraps a request handler (such as the one given to `Deno.serve`) so each request is a
  * `server` activity, current while the handler runs and while the response body is read: the
- * child of the caller's context when the request has a valid `traceparent`, else the root of a
- * new trace. The request's `baggage` becomes the activity's baggage.
+ * child of the caller's context when the request has a valid `traceparent` (or what the
+ * process's propagator reads, such as B3), else the root of a new trace. The request's
+ * `baggage` becomes the activity's baggage.
  *
  * The activity ends when the response has been sent, as OpenTelemetry's HTTP conventions ask,
  * not when the handler returns. A body still being produced when the handler returns is passed
@@ -354,7 +352,7 @@ function startServerActivity(
 ): Started {
   let activity: Activity | undefined;
   try {
-    const parent = extract(request.headers);
+    const { activityContext: parent, baggage } = getDefaultPropagator().extract(request.headers);
     const { name: method, tags } = requestTags(request);
     const known = routeOf(route, request);
     if (known !== undefined) tags.push(["http.route", known]);
@@ -368,9 +366,8 @@ function startServerActivity(
     if (activity === undefined) return { activity, state: undefined, remote: parent !== undefined };
     const state = { method, name };
     rememberServer(activity, state);
-    const baggage = extractBaggage(request.headers);
-    for (let i = baggage.length - 1; i >= 0; i--) {
-      activity.addBaggage(baggage[i]!.key, baggage[i]!.value);
+    for (let i = (baggage?.length ?? 0) - 1; i >= 0; i--) {
+      activity.addBaggage(baggage![i]!.key, baggage![i]!.value);
     }
     return { activity, state, remote: parent !== undefined };
   } catch (error) {

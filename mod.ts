@@ -107,11 +107,12 @@ export {
   type BatchTimers,
   DEFAULT_BATCH_OPTIONS,
 } from "./batch.ts";
-export { Resource } from "./resource.ts";
+export { defaultResource, Resource, type ResourceDetector } from "./resource.ts";
 export { TracerProvider, type TracerProviderOptions } from "./provider.ts";
 export type { ErrorHandler, LogLevel, ReportLevel } from "./_diagnostics.ts";
 export type { EnvironmentSource } from "./_env.ts";
 export { createTracerProviderBuilder, TracerProviderBuilder } from "./builder.ts";
+export { configureFromEnvironment, type ConfigureFromEnvironmentOptions } from "./configure.ts";
 export {
   deleteTraceStateMember,
   extract,
@@ -139,6 +140,25 @@ export {
   type InjectBaggageOptions,
   parseBaggage,
 } from "./baggage.ts";
+export {
+  BaggagePropagator,
+  CompositePropagator,
+  getDefaultPropagator,
+  type PropagationContext,
+  setDefaultPropagator,
+  type TextMapPropagator,
+  TraceContextPropagator,
+} from "./propagator.ts";
+export {
+  B3_FLAGS_HEADER,
+  B3_HEADER,
+  B3_PARENT_SPAN_ID_HEADER,
+  B3_SAMPLED_HEADER,
+  B3_SPAN_ID_HEADER,
+  B3_TRACE_ID_HEADER,
+  B3Propagator,
+  type B3PropagatorOptions,
+} from "./b3.ts";
 export type {
   FetchFunction,
   OtlpCompression,

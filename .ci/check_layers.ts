@@ -43,18 +43,30 @@ export const LAYERS: readonly Layer[] = [
       "_batch_timers.ts",
       "propagation.ts",
       "baggage.ts",
+      "propagator.ts",
+      "b3.ts",
       "_http_tags.ts",
       "_http_server.ts",
       "otlp/*.ts",
       "graph/*.ts",
     ],
   },
-  { name: "wiring", files: ["provider.ts", "builder.ts", "_lazy_otlp.ts", "_env_config.ts"] },
+  {
+    name: "wiring",
+    files: [
+      "provider.ts",
+      "builder.ts",
+      "configure.ts",
+      "_lazy_otlp.ts",
+      "_env_config.ts",
+      "_deferred_batch.ts",
+    ],
+  },
   // Programs built from the parts: the dashboard serves graph/ over otlp/'s decoder.
   { name: "applications", files: ["dashboard/*.ts"] },
   {
     name: "entry points",
-    files: ["mod.ts", "http.ts", "otlp/mod.ts", "graph/mod.ts", "dashboard/mod.ts"],
+    files: ["mod.ts", "http.ts", "auto.ts", "otlp/mod.ts", "graph/mod.ts", "dashboard/mod.ts"],
   },
 ];
 

@@ -31,6 +31,7 @@ import {
 import type { Resource } from "../resource.ts";
 import { copyArrayValue, type TagList } from "../tags.ts";
 import { safeString } from "../_format.ts";
+import { defaultAttributes } from "../_default_resource.ts";
 
 /** What names one activity: its trace id and span id (an activity, a context or a snapshot). */
 export interface ActivityRef {
@@ -75,7 +76,10 @@ export interface ActivitySnapshot {
   readonly kind: ActivityKind;
   /** The name of the source that started it. */
   readonly sourceName: string;
-  /** The `service.name` of the resource it was exported with, or `undefined`. */
+  /**
+   * The `service.name` of the resource it was exported with, or `undefined` (also for the
+   * default `unknown_service:<executable>` of this process, which names no service).
+   */
   readonly serviceName: string | undefined;
   /** The start, in nanoseconds since the Unix epoch. */
   readonly startTimeUnixNano: bigint;
@@ -147,6 +151,11 @@ export function snapshotActivity(activity: Activity, resource?: Resource): Activ
   return copyActivity(activity, resource, { truncatedArrays: 0 });
 }
 
+/** The default resource's `service.name`, set when no service named itself. */
+function defaultServiceName(): unknown {
+  return defaultAttributes().find(([key]) => key === "service.name")?.[1];
+}
+
 /** A snapshot of an activity, counting the array values it cuts in `counter`. */
 export function copyActivity(
   activity: Activity,
@@ -165,7 +174,9 @@ export function copyActivity(
     name: activity.displayName,
     kind: activity.kind,
     sourceName: activity.source.name,
-    serviceName: typeof service === "string" && service !== "" ? service : undefined,
+    serviceName: typeof service === "string" && service !== "" && service !== defaultServiceName()
+      ? service
+      : undefined,
     startTimeUnixNano: activity.startTimeUnixNano,
     endTimeUnixNano: activity.endTimeUnixNano ?? activity.startTimeUnixNano,
     durationTicks: activity.durationTicks,

@@ -14,6 +14,7 @@ import {
   ActivitySource,
   type BatchTimers,
   createTracerProviderBuilder,
+  defaultResource,
   type EnvironmentSource,
   newSpanId,
   newTraceId,
@@ -21,6 +22,7 @@ import {
   type TracerProvider,
   type TracerProviderBuilder,
 } from "../mod.ts";
+import { withoutDefaults } from "../_default_resource.ts";
 
 let counter = 0;
 
@@ -71,10 +73,11 @@ Deno.test("env: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES make the resource
           "service.name=ignored, deployment.environment=prod,team=a%2Cb%3Dc",
         OTEL_SERVICE_NAME: " checkout ",
       });
-      assert.deepEqual(provider.resource.attributes, [
+      // Over the default resource: service.name keeps its place, first.
+      assert.deepEqual(withoutDefaults(provider.resource.attributes), [
+        ["service.name", "checkout"],
         ["deployment.environment", "prod"],
         ["team", "a,b=c"],
-        ["service.name", "checkout"],
       ]);
       assert.deepEqual(warnings, []);
       await provider.shutdown();
@@ -93,7 +96,7 @@ Deno.test("env: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES make the resource
   await t.step("a malformed value is discarded whole, with a warning", async () => {
     for (const bad of ["a=1,b", "a=1,=2", "a=%E0%A4%A"]) {
       const { provider, warnings } = fromEnv({ OTEL_RESOURCE_ATTRIBUTES: bad });
-      assert.deepEqual(provider.resource.attributes, [], bad);
+      assert.deepEqual(provider.resource.attributes, defaultResource().attributes, bad);
       assert.equal(warnings.length, 1, bad);
       assert.equal(warnings[0]![0], "Environment variable OTEL_RESOURCE_ATTRIBUTES");
       assert.match(warnings[0]![1], /^SyntaxError: Cannot parse OTEL_RESOURCE_ATTRIBUTES/);
@@ -102,7 +105,7 @@ Deno.test("env: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES make the resource
   });
   await t.step("empty and blank values count as unset", async () => {
     const { provider, warnings } = fromEnv({ OTEL_SERVICE_NAME: "  ", OTEL_TRACES_SAMPLER: "" });
-    assert.deepEqual(provider.resource.attributes, []);
+    assert.deepEqual(provider.resource.attributes, defaultResource().attributes);
     assert.equal(provider.sampler.description, "ParentBased{root=AlwaysOnSampler}");
     assert.deepEqual(warnings, []);
     await provider.shutdown();

@@ -5,6 +5,7 @@ import {
   AlwaysOffSampler,
   createTracerProviderBuilder,
   InMemoryExporter,
+  Resource,
   SimpleProcessor,
   TracerProvider,
 } from "../mod.ts";
@@ -124,4 +125,62 @@ Deno.test("TracerProviderBuilder rejects arguments of the wrong shape", () => {
     ["simple processor", () => new SimpleProcessor({} as never)],
   ];
   for (const [what, call] of bad) assert.throws(call, TypeError, what);
+});
+
+Deno.test("addResourceDetector() merges detectors between the default resource and the environment", async (t) => {
+  await t.step("precedence: default, detectors in order, environment, explicit", async () => {
+    const reports: string[] = [];
+    await using provider = createTracerProviderBuilder()
+      .setEnvironment({ OTEL_RESOURCE_ATTRIBUTES: "zone=env,team=env" })
+      .setErrorHandler((error) => reports.push(String(error)))
+      .addResourceDetector(() => ({ zone: "first", cloud: "a", team: "first", rack: "r1" }))
+      .addResourceDetector(() => new Resource({ cloud: "b", "service.name": "detected" }))
+      .setResource({ team: "explicit" })
+      .build();
+    const resource = provider.resource;
+    assert.equal(resource.get("telemetry.sdk.name"), "@tracelinks/activity");
+    assert.equal(resource.get("service.name"), "detected");
+    assert.equal(resource.get("cloud"), "b");
+    assert.equal(resource.get("rack"), "r1");
+    assert.equal(resource.get("zone"), "env");
+    assert.equal(resource.get("team"), "explicit");
+    assert.deepEqual(reports, []);
+  });
+  await t.step(
+    "detectors that throw, return a promise or bad tags are reported and skipped",
+    async () => {
+      const reports: [string, string, string][] = [];
+      await using provider = createTracerProviderBuilder()
+        .setEnvironment(false)
+        .setErrorHandler((error, where, level) =>
+          reports.push([String(error), String(where), String(level)])
+        )
+        .addResourceDetector(function cloud() {
+          throw new Error("metadata server down");
+        })
+        .addResourceDetector(() => Promise.resolve({ a: 1 }) as never)
+        .addResourceDetector(() => 42 as never)
+        .addResourceDetector(() => undefined)
+        .addResourceDetector(() => ({ kept: true }))
+        .build();
+      assert.equal(provider.resource.get("kept"), true);
+      assert.deepEqual(reports.map(([, where, level]) => [where, level]), [
+        ["ResourceDetector cloud", "error"],
+        ["ResourceDetector (anonymous)", "error"],
+        ["ResourceDetector (anonymous)", "error"],
+      ]);
+      assert.equal(reports[0]![0], "Error: metadata server down");
+      assert.match(
+        reports[1]![0],
+        /^TypeError: Cannot use a resource detector that returns a promise/,
+      );
+      assert.match(reports[2]![0], /^TypeError: /);
+    },
+  );
+  await t.step("a detector must be a function", () => {
+    assert.throws(
+      () => createTracerProviderBuilder().addResourceDetector("cloud" as never),
+      { name: "TypeError", message: "Cannot add resource detector: it must be a function" },
+    );
+  });
 });

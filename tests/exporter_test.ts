@@ -11,6 +11,7 @@ import {
   type IdGenerator,
   InMemoryExporter,
   Resource,
+  type TracerProviderBuilder,
 } from "../mod.ts";
 import { formatDuration, formatTagValue } from "../_format.ts";
 
@@ -694,4 +695,29 @@ Deno.test("Activity.durationTicks rounds to ticks and is at least one tick", asy
     assert.equal(activity.durationTicks, 1);
   });
   source[Symbol.dispose]();
+});
+
+Deno.test("ConsoleExporter prints the resource block only for attributes beyond the defaults", () => {
+  const print = (configure: (b: TracerProviderBuilder) => TracerProviderBuilder): string => {
+    const written: string[] = [];
+    const name = `ResourceBlock${Math.random()}`;
+    const provider = configure(
+      createTracerProviderBuilder()
+        .setEnvironment(false)
+        .addSource(name)
+        .addExporter(new ConsoleExporter({ write: (text) => written.push(text) })),
+    ).build();
+    const source = new ActivitySource(name);
+    source.startActivity("Work")?.stop();
+    source[Symbol.dispose]();
+    provider[Symbol.dispose]();
+    const at = written[0]!.indexOf("Resource associated with Activity:");
+    return at < 0 ? "" : written[0]!.slice(at);
+  };
+  // The default resource alone (unknown_service:deno, telemetry.sdk.*, process.*): the guide's layout.
+  assert.equal(print((b) => b), "");
+  assert.equal(
+    print((b) => b.setResource({ zone: "eu", "telemetry.sdk.version": "9" })),
+    "Resource associated with Activity:\n    telemetry.sdk.version: 9\n    zone: eu\n\n",
+  );
 });

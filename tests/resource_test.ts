@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ActivitySource, ConsoleExporter, createTracerProviderBuilder, Resource } from "../mod.ts";
+import { withoutDefaults } from "../_default_resource.ts";
 
 let counter = 0;
 function uniqueName(prefix = "ProviderTest"): string {
@@ -32,12 +33,14 @@ Deno.test("Resource keeps attributes in order, each key once", async (t) => {
       .setServiceName("checkout", "2.0.0")
       .setResource(new Resource({ "deployment.environment": "test" }))
       .build();
-    assert.deepEqual(provider.resource.attributes, [
+    // Over the default resource, whose service.name comes first.
+    assert.deepEqual(withoutDefaults(provider.resource.attributes), [
       ["service.name", "checkout"],
       ["host.name", "h1"],
       ["service.version", "2.0.0"],
       ["deployment.environment", "test"],
     ]);
+    assert.equal(provider.resource.get("telemetry.sdk.name"), "@tracelinks/activity");
   });
   await t.step("the console exporter prints the provider's resource", () => {
     const written: string[] = [];

@@ -276,3 +276,15 @@ Deno.test("LinkGraph copies nested array values too, 1,000 elements in all", asy
   assert.ok(Object.isFrozen(kept[0]));
   assert.equal(graph.truncatedArrayCount, 1);
 });
+
+Deno.test("snapshotActivity() names no service for the default unknown_service:<executable>", () => {
+  const { source, provider } = setup(new LinkGraph());
+  const activity = run(source, "Unnamed");
+  assert.equal(provider.resource.get("service.name"), "unknown_service:deno");
+  assert.equal(snapshotActivity(activity, provider.resource).serviceName, undefined);
+  const named = createTracerProviderBuilder().setServiceName("unknown_service:other").build();
+  assert.equal(snapshotActivity(activity, named.resource).serviceName, "unknown_service:other");
+  named[Symbol.dispose]();
+  provider[Symbol.dispose]();
+  source[Symbol.dispose]();
+});

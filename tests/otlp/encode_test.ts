@@ -406,10 +406,17 @@ Deno.test({
     }
     const wrapUp = spans.find((s) => s.name === "WrapUp")!;
     assert.equal(wrapUp.parentSpanId, orchestrator!.spanId);
-    assert.deepEqual(decodeProtobuf(receiver.requests[0]!.body)[0]!.resource, [[
-      "service.name",
-      { s: "fanout" },
-    ]]);
+    // The default resource, with the service name set.
+    const resource = decodeProtobuf(receiver.requests[0]!.body)[0]!.resource;
+    assert.deepEqual(resource[0], ["service.name", { s: "fanout" }]);
+    assert.deepEqual(
+      resource,
+      provider.resource.attributes.map(([key, value]) => [
+        key,
+        typeof value === "number" ? { i: String(value) } : { s: String(value) },
+      ]),
+    );
+    assert.equal(provider.resource.get("telemetry.sdk.name"), "@tracelinks/activity");
   },
 });
 
