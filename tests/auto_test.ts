@@ -10,6 +10,7 @@ import {
   NO_NET,
   startReceiver,
 } from "./otlp/_helpers.ts";
+import { NO_GRPC, startGrpcReceiver } from "./otlp/_grpc_receiver.ts";
 
 const RUN = (await Deno.permissions.query({ name: "run", command: "deno" })).state === "granted";
 const NODE = (await Deno.permissions.query({ name: "run", command: "node" })).state === "granted" &&
@@ -152,6 +153,25 @@ for (
     },
   });
 }
+
+Deno.test({
+  name: "auto.ts with OTLP over grpc: the program ends without shutdown(), grpc-js gets it all",
+  ignore: !RUN || NO_GRPC,
+  async fn() {
+    await using receiver = await startGrpcReceiver();
+    const { code, stdout, stderr } = await run(
+      { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
+      ["--allow-env", "--allow-net=127.0.0.1"],
+    );
+    assert.deepEqual([code, stdout, stderr], [0, "", ""]);
+    assert.equal(receiver.calls.length, 1);
+    const requests = receiver.calls[0]!.request;
+    assert.deepEqual(fanOut(requests), FAN_OUT);
+    const resource = new Map(requests[0]!.resource);
+    assert.deepEqual(resource.get("service.name"), { s: "unknown_service:deno" });
+    assert.deepEqual(resource.get("process.runtime.name"), { s: "deno" });
+  },
+});
 
 Deno.test({
   name: "auto.ts on SIGINT: exports what is queued, then ends as the signal would",
