@@ -9,6 +9,7 @@ const {
   ActivitySource,
   contextBackend,
   createTracerProviderBuilder,
+  defaultResource,
   InMemoryExporter,
 } = await import(bundle);
 
@@ -50,4 +51,24 @@ for (const activity of fannedOut) {
 assert.equal(exporter.activities[3].parentSpanId, orchestrator.spanId);
 assert.equal(Activity.current, undefined);
 const runtime = "Bun" in globalThis ? "Bun" : "Node.js";
-console.log(`${runtime} smoke test: the bundled module ran the fan-out correctly`);
+
+// The default resource describes the runtime it runs on, as OpenTelemetry's SDKs do.
+const resource = defaultResource();
+const isBun = runtime === "Bun";
+const executable = process.execPath.split(/[\\/]/).pop().replace(/\.exe$/, "");
+assert.equal(resource.get("service.name"), `unknown_service:${executable}`);
+assert.equal(resource.get("telemetry.sdk.name"), "@tracelinks/activity");
+assert.equal(resource.get("telemetry.sdk.language"), "nodejs");
+assert.equal(resource.get("process.runtime.name"), isBun ? "bun" : "nodejs");
+assert.equal(
+  resource.get("process.runtime.version"),
+  isBun ? process.versions.bun : process.versions.node,
+);
+assert.equal(typeof resource.get("process.runtime.description"), "string");
+assert.equal(resource.get("process.pid"), process.pid);
+assert.equal(typeof resource.get("host.name"), "string");
+console.log(
+  `${runtime} smoke test: the bundled module ran the fan-out correctly; default resource: ${
+    resource.get("process.runtime.description")
+  } ${resource.get("process.runtime.version")}, ${resource.get("service.name")}`,
+);
