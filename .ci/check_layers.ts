@@ -30,7 +30,14 @@ export const LAYERS: readonly Layer[] = [
   },
   {
     name: "model",
-    files: ["links.ts", "activity.ts", "_activity_record.ts", "source.ts", "_start.ts"],
+    files: [
+      "links.ts",
+      "activity.ts",
+      "_activity_record.ts",
+      "_is_activity.ts",
+      "source.ts",
+      "_start.ts",
+    ],
   },
   { name: "contracts", files: ["processor.ts"] },
   {
