@@ -54,6 +54,7 @@ export const LAYERS: readonly Layer[] = [
       "_http_server.ts",
       "otlp/*.ts",
       "graph/*.ts",
+      "otel/*.ts",
     ],
   },
   { name: "wiring", files: ["provider.ts", "builder.ts", "_lazy_otlp.ts", "_env_config.ts"] },
@@ -61,7 +62,14 @@ export const LAYERS: readonly Layer[] = [
   { name: "applications", files: ["dashboard/*.ts"] },
   {
     name: "entry points",
-    files: ["mod.ts", "http.ts", "otlp/mod.ts", "graph/mod.ts", "dashboard/mod.ts"],
+    files: [
+      "mod.ts",
+      "http.ts",
+      "otlp/mod.ts",
+      "graph/mod.ts",
+      "dashboard/mod.ts",
+      "otel/mod.ts",
+    ],
   },
 ];
 

@@ -1,0 +1,140 @@
+// The bridge's `TextMapPropagator`: W3C Trace Context and W3C Baggage through this module's own
+// code (`propagation.ts`, `baggage.ts`), or through a propagator passed in with the same shape
+// as this module's `inject`/`extract`. OpenTelemetry `Baggage` in the context is sent beside an
+// activity's own baggage, and comes back as OpenTelemetry `Baggage`.
+
+import type { Activity } from "../activity.ts";
+import type { ActivityContext } from "../links.ts";
+import { extract, type ExtractOptions, inject, type InjectOptions } from "../propagation.ts";
+import { type BaggageEntry, extractBaggage, formatBaggage } from "../baggage.ts";
+import { SPAN_KEY } from "../_deno_telemetry.ts";
+import type {
+  OpenTelemetryApi,
+  OtelBaggage,
+  OtelBaggageEntry,
+  OtelContext,
+  OtelSpan,
+  OtelTextMapGetter,
+  OtelTextMapPropagator,
+  OtelTextMapSetter,
+} from "./_api.ts";
+import { contextOf, TraceState } from "./_convert.ts";
+import { SpanView } from "./_span.ts";
+
+/**
+ * A trace-context propagator with the shape of this module's {@linkcode inject} and
+ * {@linkcode extract}: what `registerOpenTelemetry`'s `propagator` option takes.
+ */
+export interface ContextPropagator {
+  /** Writes the trace context of an activity or context into a carrier. */
+  inject(context: ActivityContext | Activity, carrier: unknown, options?: InjectOptions): void;
+  /** Reads a remote context from a carrier, or `undefined`. */
+  extract(carrier: unknown, options?: ExtractOptions): ActivityContext | undefined;
+  /** The carrier fields it writes; `traceparent` and `tracestate` when absent. */
+  fields?(): readonly string[];
+}
+
+const W3C: ContextPropagator = { inject, extract };
+const BAGGAGE = "baggage";
+
+/** The bridge's propagator. */
+export class BridgePropagator implements OtelTextMapPropagator {
+  readonly #api: OpenTelemetryApi;
+  readonly #propagator: ContextPropagator;
+  readonly #fields: string[];
+
+  constructor(api: OpenTelemetryApi, propagator: ContextPropagator = W3C) {
+    this.#api = api;
+    this.#propagator = propagator;
+    let fields: readonly string[] = ["traceparent", "tracestate"];
+    try {
+      const given = propagator.fields?.();
+      if (Array.isArray(given)) fields = given.filter((f) => typeof f === "string");
+    } catch {
+      // A propagator whose fields cannot be read: the W3C fields are named.
+    }
+    this.#fields = [...new Set([...fields, BAGGAGE])];
+  }
+
+  inject(context: OtelContext, carrier: unknown, setter: OtelTextMapSetter): void {
+    const set = (c: unknown, name: string, value: string) => setter.set(c, name, value);
+    const span = context.getValue(SPAN_KEY) as OtelSpan | undefined;
+    const activity = span instanceof SpanView ? span.activity : undefined;
+    const source = activity ?? contextOf(span?.spanContext?.());
+    if (source !== undefined) this.#propagator.inject(source, carrier, { setter: set });
+    const entries: (BaggageEntry | readonly [string, string])[] = entriesOf(
+      this.#api.propagation.getBaggage(context),
+    );
+    if (activity !== undefined) entries.push(...activity.baggage);
+    const value = formatBaggage(entries);
+    if (value !== undefined) set(carrier, BAGGAGE, value);
+  }
+
+  extract(context: OtelContext, carrier: unknown, getter: OtelTextMapGetter): OtelContext {
+    const get = (c: unknown, name: string) => getter.get(c, name);
+    let out = context;
+    const parent = this.#propagator.extract(carrier, { getter: get });
+    if (parent !== undefined) {
+      out = out.setValue(
+        SPAN_KEY,
+        this.#api.trace.wrapSpanContext({
+          traceId: parent.traceId,
+          spanId: parent.spanId,
+          traceFlags: parent.traceFlags,
+          isRemote: true,
+          ...(parent.traceState === undefined
+            ? {}
+            : { traceState: new TraceState(parent.traceState) }),
+        }),
+      );
+    }
+    const entries = extractBaggage(carrier, { getter: get });
+    if (entries.length > 0) {
+      const record: Record<string, OtelBaggageEntry> = {};
+      for (const entry of entries) record[entry.key] ??= this.#entryOf(entry);
+      out = this.#api.propagation.setBaggage(out, this.#api.propagation.createBaggage(record));
+    }
+    return out;
+  }
+
+  fields(): string[] {
+    return [...this.#fields];
+  }
+
+  #entryOf(entry: BaggageEntry): OtelBaggageEntry {
+    const properties = entry.properties;
+    const toMetadata = this.#api.baggageEntryMetadataFromString;
+    if (properties === undefined || properties.length === 0 || toMetadata === undefined) {
+      return { value: entry.value };
+    }
+    const text = properties.map((p) => p.value === undefined ? p.key : `${p.key}=${p.value}`)
+      .join(";");
+    return { value: entry.value, metadata: toMetadata(text) };
+  }
+}
+
+/** The entries of OpenTelemetry `Baggage`, with their metadata as properties. */
+function entriesOf(baggage: OtelBaggage | undefined): BaggageEntry[] {
+  const out: BaggageEntry[] = [];
+  try {
+    for (const [key, entry] of baggage?.getAllEntries() ?? []) {
+      const metadata = entry.metadata?.toString();
+      const properties = typeof metadata === "string" && metadata !== ""
+        ? metadata.split(";").map((part) => {
+          const eq = part.indexOf("=");
+          return eq < 0
+            ? { key: part.trim() }
+            : { key: part.slice(0, eq).trim(), value: part.slice(eq + 1).trim() };
+        })
+        : undefined;
+      out.push(
+        properties === undefined
+          ? { key, value: entry.value }
+          : { key, value: entry.value, properties },
+      );
+    }
+  } catch {
+    // Hostile baggage: what was read is sent.
+  }
+  return out;
+}
