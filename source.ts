@@ -427,7 +427,7 @@ export class ActivitySource implements ActivitySourceInfo {
     }
     // Listeners without sample() answer "none": nothing to start.
     if (!this.#samples) return undefined;
-    return this.#sample(listeners, name, given, parent, traceId, parentFlags, traceState);
+    return this.#sample(listeners, name, given, parent, remote, traceId, parentFlags, traceState);
   }
 
   /**
@@ -440,11 +440,11 @@ export class ActivitySource implements ActivitySourceInfo {
     name: string,
     given: StartOptions,
     parent: Activity | undefined,
+    remote: ActivityContext | undefined,
     traceId: string,
     parentFlags: number,
     traceState: string | undefined,
   ): Activity | undefined {
-    const remote = given.parentContext;
     const creation: ActivityCreationOptions = {
       source: this,
       name,

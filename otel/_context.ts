@@ -109,10 +109,10 @@ export class BridgeContextManager implements OtelContextManager {
 
   bind<T>(context: OtelContext, target: T): T {
     if (typeof target !== "function") return target;
-    const manager = this;
+    const value = this.valueOf(context);
     const fn = target as unknown as (...args: unknown[]) => unknown;
     return function (this: unknown, ...args: unknown[]) {
-      return manager.with(context, () => fn.apply(this, args));
+      return current.run(value, () => fn.apply(this, args));
     } as unknown as T;
   }
 
