@@ -144,8 +144,13 @@ export function reportModuleOnce(
   where: string,
   level: ReportLevel,
 ): void {
+  // Once per program, whichever copy of the module finds the condition first.
+  if (reportedConditions.has(key)) return;
+  reportedConditions.add(key);
   conditions.report(key, error, where, level);
 }
+
+const reportedConditions = shared("reportedConditions", () => new Set<string>());
 
 /**
  * Reports input that a method could not use (and so ignored), once per `where`, which names

@@ -159,3 +159,39 @@ Deno.test({
     assert.equal(stdout, "exported Work\n");
   },
 });
+
+Deno.test({
+  name: "two bundles of the module are one module: header sent, parents line up, one current",
+  ignore: !RUN,
+  async fn() {
+    const flags = ["--allow-run=deno", "--allow-read", "--allow-write", "--allow-env"];
+    const { code, stdout, stderr } = await run("two_bundles.ts", flags);
+    assert.equal(stderr, "");
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(stdout), {
+      header: true,
+      headerCount: 1,
+      clientParent: true,
+      serverParent: true,
+      inOtherCopyParent: true,
+      currentShared: true,
+      fromOtherContext: true,
+      linked: true,
+      exported: ["FromOtherContext", "GET", "GET", "InOtherCopy", "Linked", "Outer"],
+    });
+  },
+});
+
+Deno.test({
+  name: "a copy of another version is kept apart and reported once",
+  ignore: !RUN,
+  async fn() {
+    const flags = ["--allow-run=deno", "--allow-read", "--allow-write", "--allow-env"];
+    const { code, stderr } = await run("two_bundles.ts", flags, ["--other-version"]);
+    assert.equal(code, 0);
+    assert.equal(
+      stderr,
+      "[@tracelinks/activity] warning: module registry: Error: Another version of @tracelinks/activity is loaded (@tracelinks/activity/v9); this one (@tracelinks/activity/v0.1) does not share the current activity, listeners or sources with it: activities of one are not parents of the other's\n",
+    );
+  },
+});
