@@ -41,6 +41,7 @@ export {
   type StopOptions,
 } from "./activity.ts";
 export { isActivity } from "./_is_activity.ts";
+export { logContext, type LogTraceFields } from "./log_context.ts";
 export type { Clock } from "./_time.ts";
 export type { ActivityKind, ActivityStatusCode } from "./kind.ts";
 export { type ActivityLimits, DEFAULT_LIMITS } from "./limits.ts";

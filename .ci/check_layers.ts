@@ -35,6 +35,7 @@ export const LAYERS: readonly Layer[] = [
       "activity.ts",
       "_activity_record.ts",
       "_is_activity.ts",
+      "log_context.ts",
       "source.ts",
       "_start.ts",
     ],
