@@ -12,6 +12,8 @@ import { isValidSpanId, isValidTraceId } from "./ids.ts";
 
 /** OpenTelemetry's context key of the current span. */
 export const SPAN_KEY: unique symbol = Symbol.for("OpenTelemetry Context Key SPAN") as never;
+/** OpenTelemetry's context key of the baggage. */
+const BAGGAGE_KEY = Symbol.for("OpenTelemetry Baggage Key");
 
 interface DenoContext {
   getValue(key: symbol): unknown;
@@ -113,6 +115,35 @@ export function runInDeno<R>(ids: IdsLike, fn: () => R): R {
   let context: DenoContext;
   try {
     context = manager.active().setValue(SPAN_KEY, new DenoParentSpan(ids));
+  } catch {
+    return fn();
+  }
+  return manager.with(context, fn);
+}
+
+/**
+ * Whether Deno's own `fetch` instrumentation writes `traceparent` for requests sent through
+ * `fetch`: Deno's tracing is on, its propagators write it, and `fetch` is Deno's. Deno appends
+ * its header to those already there, so then only Deno's (its `fetch` span's, the innermost
+ * client span) may be sent.
+ */
+export function denoWritesTraceparent(fetch: unknown): boolean {
+  return manager !== undefined && fetch === denoFetch && denoFetchFields.has("traceparent");
+}
+
+/**
+ * Calls Deno's `fetch` (through `fn`) with Deno's current span set to a non-recording span with
+ * the client activity's ids, so that Deno's `fetch` span is the activity's child, and with no
+ * baggage in Deno's context, so that only the `baggage` header of the activity is sent.
+ */
+export function runFetchInDeno<R>(ids: IdsLike, fn: () => R): R {
+  if (manager === undefined) return fn();
+  let context: DenoContext;
+  try {
+    context = manager.active().setValue(SPAN_KEY, new DenoParentSpan(ids)).setValue(
+      BAGGAGE_KEY,
+      undefined,
+    );
   } catch {
     return fn();
   }

@@ -32,6 +32,8 @@ import type { ActivitySource } from "./source.ts";
 import { extract, inject } from "./propagation.ts";
 import { extractBaggage, injectBaggage } from "./baggage.ts";
 import { ReportOnce, reportToLiveHandlers } from "./_diagnostics.ts";
+import { ActivityContext } from "./links.ts";
+import { denoParent, denoWritesTraceparent, runFetchInDeno } from "./_deno_telemetry.ts";
 import { failRequest, methodTags, requestTags, serverTags } from "./_http_tags.ts";
 import {
   applyRoute,
@@ -151,7 +153,10 @@ export function instrumentFetch(options: InstrumentFetchOptions): FetchFunction 
     serverTags(url, tags);
     const activity = source.startActivity(method, { kind: "client", tags });
     const carrierOf = activity ?? Activity.current;
-    inject(carrierOf, request.headers);
+    // With Deno's tracing on, Deno's fetch span (the innermost client span) sends traceparent.
+    const deno = denoWritesTraceparent(inner);
+    if (!deno) inject(carrierOf, request.headers);
+    else injectTraceState(carrierOf, request.headers);
     // Through a setter, so that with no baggage to send a header the caller set is kept.
     if (carrierOf !== undefined) {
       injectBaggage(carrierOf, request.headers, {
@@ -159,7 +164,10 @@ export function instrumentFetch(options: InstrumentFetchOptions): FetchFunction 
       });
     }
     try {
-      const response = await inner(request);
+      const response = await (deno && activity !== undefined
+        ? runFetchInDeno(activity, () =>
+          inner(request))
+        : inner(request));
       activity?.setTag("http.response.status_code", response.status);
       if (response.status >= 400) {
         activity?.setTag("error.type", String(response.status)).setStatus("error");
@@ -354,7 +362,7 @@ function startServerActivity(
 ): Started {
   let activity: Activity | undefined;
   try {
-    const parent = extract(request.headers);
+    const parent = denoServerParent(extract(request.headers));
     const { name: method, tags } = requestTags(request);
     const known = routeOf(route, request);
     if (known !== undefined) tags.push(["http.route", known]);
@@ -377,4 +385,23 @@ function startServerActivity(
     activity?.stop();
     throw error;
   }
+}
+
+/** Writes only the `tracestate` of an activity (Deno's fetch writes `traceparent`). */
+function injectTraceState(activity: Activity | undefined, headers: Headers): void {
+  const fields: Record<string, string> = {};
+  inject(activity, fields);
+  if (fields.tracestate !== undefined) headers.set("tracestate", fields.tracestate);
+}
+
+/**
+ * The parent of a server activity: with Deno's tracing on, Deno's span of the request (which
+ * continued the caller's trace, or started one), keeping the caller's trace state; else the
+ * context extracted from the request.
+ */
+function denoServerParent(extracted: ActivityContext | undefined): ActivityContext | undefined {
+  const deno = denoParent();
+  if (deno === undefined) return extracted;
+  const traceState = extracted?.traceId === deno.traceId ? extracted.traceState : undefined;
+  return new ActivityContext(deno.traceId, deno.spanId, { ...deno, traceState, isRemote: false });
 }

@@ -195,3 +195,54 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "examples/deno_otel.ts under OTEL_DENO=true: one trace, Deno's spans and activities interleaved, one traceparent per request",
+  ignore: !RUN || NO_NET,
+  async fn() {
+    await using receiver = startReceiver();
+    const example = new URL("../examples/deno_otel.ts", import.meta.url).pathname;
+    const output = await new Deno.Command("deno", {
+      args: ["run", "--no-prompt", "--allow-net=127.0.0.1", "--allow-env", example],
+      env: {
+        NO_COLOR: "1",
+        OTEL_DENO: "true",
+        OTEL_SERVICE_NAME: "shop",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+      },
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder();
+    assert.equal(text.decode(output.stderr), "");
+    const { answer, received } = JSON.parse(text.decode(output.stdout));
+    assert.equal(answer, "total: 42");
+    const spans = receiver.requests.filter((r) => r.path === "/v1/traces")
+      .flatMap((r) => decodeProtobuf(r.body))
+      .flatMap((request) =>
+        request.scopes.flatMap((s) => s.spans.map((span) => ({ ...span, scope: s.name })))
+      );
+    const one = (scope: string, name: string, kind: number, parent?: string) => {
+      const found = spans.filter((s) =>
+        s.scope === scope && s.name === name && s.kind === kind &&
+        (parent === undefined || s.parentSpanId === parent)
+      );
+      assert.equal(found.length, 1, `${scope} ${name} ${kind} under ${parent}`);
+      return found[0]!;
+    };
+    // Deno: the first fetch (client, root) and the frontend's request span (server).
+    const first = one("deno", "GET", 3, "");
+    const frontendDeno = one("deno", "GET", 2, first.spanId);
+    const frontend = one("Shop.Frontend", "GET /checkout", 2, frontendDeno.spanId);
+    const client = one("Shop.Frontend", "GET", 3, frontend.spanId);
+    const fetchDeno = one("deno", "GET", 3, client.spanId);
+    const backendDeno = one("deno", "GET", 2, fetchDeno.spanId);
+    const backend = one("Shop.Backend", "GET /price", 2, backendDeno.spanId);
+    one("Shop.Backend", "LookUpPrice", 1, backend.spanId);
+    assert.deepEqual(new Set(spans.map((s) => s.traceId)), new Set([first.traceId]));
+    // One traceparent per request: the innermost client span's (Deno's fetch span).
+    assert.equal(received.frontend, `00-${first.traceId}-${first.spanId}-01`);
+    assert.equal(received.backend, `00-${first.traceId}-${fetchDeno.spanId}-01`);
+  },
+});
