@@ -160,10 +160,10 @@ export interface OtelBaggage {
 }
 
 /**
- * The `@opentelemetry/api` module object (`import * as api from "npm:@opentelemetry/api"`), as
- * far as the bridge uses it.
+ * The `@opentelemetry/api` module object as the bridge uses it inside (the entry point takes a
+ * looser shape, `OpenTelemetryApi`, and checks the functions it calls).
  */
-export interface OpenTelemetryApi {
+export interface OtelApi {
   /** `api.trace`. */
   readonly trace: {
     setGlobalTracerProvider(provider: OtelTracerProvider): boolean;

@@ -3,13 +3,11 @@
 // as this module's `inject`/`extract`. OpenTelemetry `Baggage` in the context is sent beside an
 // activity's own baggage, and comes back as OpenTelemetry `Baggage`.
 
-import type { Activity } from "../activity.ts";
-import type { ActivityContext } from "../links.ts";
-import { extract, type ExtractOptions, inject, type InjectOptions } from "../propagation.ts";
+import { extract, inject } from "../propagation.ts";
 import { type BaggageEntry, extractBaggage, formatBaggage } from "../baggage.ts";
 import { SPAN_KEY } from "../_deno_telemetry.ts";
 import type {
-  OpenTelemetryApi,
+  OtelApi,
   OtelBaggage,
   OtelBaggageEntry,
   OtelContext,
@@ -19,31 +17,70 @@ import type {
   OtelTextMapSetter,
 } from "./_api.ts";
 import { contextOf, TraceState } from "./_convert.ts";
+import { ActivityContext } from "../links.ts";
 import { SpanView } from "./_span.ts";
 
+/** The ids, flags and trace state a propagator writes, as an activity or context has them. */
+export interface PropagatedContext {
+  /** The trace id: 32 lowercase hex characters. */
+  readonly traceId: string;
+  /** The span id: 16 lowercase hex characters. */
+  readonly spanId: string;
+  /** The trace flags byte. */
+  readonly traceFlags: number;
+  /** The W3C `tracestate` value, or `undefined`. */
+  readonly traceState: string | undefined;
+}
+
 /**
- * A trace-context propagator with the shape of this module's {@linkcode inject} and
- * {@linkcode extract}: what `registerOpenTelemetry`'s `propagator` option takes.
+ * A trace-context propagator with the shape of this module's `inject` and `extract`: what
+ * `registerOpenTelemetry`'s `propagator` option takes.
  */
 export interface ContextPropagator {
-  /** Writes the trace context of an activity or context into a carrier. */
-  inject(context: ActivityContext | Activity, carrier: unknown, options?: InjectOptions): void;
-  /** Reads a remote context from a carrier, or `undefined`. */
-  extract(carrier: unknown, options?: ExtractOptions): ActivityContext | undefined;
-  /** The carrier fields it writes; `traceparent` and `tracestate` when absent. */
+  /**
+   * Writes the trace context of an activity or context into a carrier.
+   *
+   * @param context The activity or context.
+   * @param carrier The carrier.
+   * @param options The setter to write with.
+   */
+  inject(
+    context: PropagatedContext,
+    carrier: unknown,
+    options: { setter: (carrier: unknown, name: string, value: string) => void },
+  ): void;
+  /**
+   * Reads a remote context from a carrier.
+   *
+   * @param carrier The carrier.
+   * @param options The getter to read with.
+   * @returns The context, or `undefined` when the carrier has none.
+   */
+  extract(
+    carrier: unknown,
+    options: { getter: (carrier: unknown, name: string) => string | string[] | undefined },
+  ): PropagatedContext | undefined;
+  /**
+   * The carrier fields it writes; `traceparent` and `tracestate` when absent.
+   *
+   * @returns The field names.
+   */
   fields?(): readonly string[];
 }
 
-const W3C: ContextPropagator = { inject, extract };
+const W3C: ContextPropagator = {
+  inject: (context, carrier, options) => inject(context as never, carrier, options),
+  extract: (carrier, options) => extract(carrier, options),
+};
 const BAGGAGE = "baggage";
 
 /** The bridge's propagator. */
 export class BridgePropagator implements OtelTextMapPropagator {
-  readonly #api: OpenTelemetryApi;
+  readonly #api: OtelApi;
   readonly #propagator: ContextPropagator;
   readonly #fields: string[];
 
-  constructor(api: OpenTelemetryApi, propagator: ContextPropagator = W3C) {
+  constructor(api: OtelApi, propagator: ContextPropagator = W3C) {
     this.#api = api;
     this.#propagator = propagator;
     let fields: readonly string[] = ["traceparent", "tracestate"];
@@ -73,7 +110,7 @@ export class BridgePropagator implements OtelTextMapPropagator {
   extract(context: OtelContext, carrier: unknown, getter: OtelTextMapGetter): OtelContext {
     const get = (c: unknown, name: string) => getter.get(c, name);
     let out = context;
-    const parent = this.#propagator.extract(carrier, { getter: get });
+    const parent = checked(this.#propagator.extract(carrier, { getter: get }));
     if (parent !== undefined) {
       out = out.setValue(
         SPAN_KEY,
@@ -137,4 +174,18 @@ function entriesOf(baggage: OtelBaggage | undefined): BaggageEntry[] {
     // Hostile baggage: what was read is sent.
   }
   return out;
+}
+
+/** A context a propagator extracted, checked through the constructor; `undefined` if invalid. */
+function checked(context: PropagatedContext | undefined): ActivityContext | undefined {
+  if (context === undefined || context === null) return undefined;
+  try {
+    return new ActivityContext(context.traceId, context.spanId, {
+      traceFlags: context.traceFlags,
+      traceState: context.traceState,
+      isRemote: true,
+    });
+  } catch {
+    return undefined;
+  }
 }

@@ -9,7 +9,7 @@ import { Activity } from "../activity.ts";
 import { ActivitySource, type StartActivityOptions } from "../source.ts";
 import { SPAN_KEY } from "../_deno_telemetry.ts";
 import type {
-  OpenTelemetryApi,
+  OtelApi,
   OtelContext,
   OtelSpan,
   OtelSpanContext,
@@ -35,11 +35,11 @@ interface TracerOptionsWithAttributes extends OtelTracerOptions {
 
 /** The bridge's tracer provider: one tracer (and source) per name and version. */
 export class BridgeTracerProvider implements OtelTracerProvider {
-  readonly #api: OpenTelemetryApi;
+  readonly #api: OtelApi;
   readonly #manager: BridgeContextManager;
   readonly #tracers = new Map<string, BridgeTracer>();
 
-  constructor(api: OpenTelemetryApi, manager: BridgeContextManager) {
+  constructor(api: OtelApi, manager: BridgeContextManager) {
     this.#api = api;
     this.#manager = manager;
   }
@@ -72,10 +72,10 @@ export class BridgeTracerProvider implements OtelTracerProvider {
 export class BridgeTracer implements OtelTracer {
   /** The source the tracer starts activities on. */
   readonly source: ActivitySource;
-  readonly #api: OpenTelemetryApi;
+  readonly #api: OtelApi;
   readonly #manager: BridgeContextManager;
 
-  constructor(source: ActivitySource, api: OpenTelemetryApi, manager: BridgeContextManager) {
+  constructor(source: ActivitySource, api: OtelApi, manager: BridgeContextManager) {
     this.source = source;
     this.#api = api;
     this.#manager = manager;

@@ -38,23 +38,28 @@
  */
 
 import { reportToLiveHandlers } from "../_diagnostics.ts";
-import type { OpenTelemetryApi } from "./_api.ts";
+import type { OtelApi } from "./_api.ts";
 import { BridgeContextManager } from "./_context.ts";
 import { BridgePropagator, type ContextPropagator } from "./_propagator.ts";
 import { BridgeTracerProvider } from "./_tracer.ts";
 
-export type { ContextPropagator } from "./_propagator.ts";
-export type {
-  OpenTelemetryApi,
-  OtelBaggage,
-  OtelBaggageEntry,
-  OtelContext,
-  OtelContextManager,
-  OtelSpan,
-  OtelSpanContext,
-  OtelTextMapPropagator,
-  OtelTracerProvider,
-} from "./_api.ts";
+export type { ContextPropagator, PropagatedContext } from "./_propagator.ts";
+
+/**
+ * The `@opentelemetry/api` 1.x module object (`import * as api from "@opentelemetry/api"`), as
+ * far as {@linkcode registerOpenTelemetry} needs to know its shape; the functions it calls are
+ * checked when it is called.
+ */
+export interface OpenTelemetryApi {
+  /** `api.trace`: `setGlobalTracerProvider`, `wrapSpanContext`, `disable`. */
+  readonly trace: object;
+  /** `api.context`: `setGlobalContextManager`, `active`, `disable`. */
+  readonly context: object;
+  /** `api.propagation`: `setGlobalPropagator`, baggage functions, `disable`. */
+  readonly propagation: object;
+  /** `api.ROOT_CONTEXT`. */
+  readonly ROOT_CONTEXT: object;
+}
 
 /** Options of {@linkcode registerOpenTelemetry}. */
 export interface RegisterOpenTelemetryOptions {
@@ -92,7 +97,7 @@ export interface OtelTracerProviderLike {
  * or Deno's built-in telemetry holds the API under `OTEL_DENO=true`) is left as it is, and this
  * is reported once.
  *
- * @param api The `@opentelemetry/api` module object (1.x).
+ * @param otelApi The `@opentelemetry/api` module object (1.x).
  * @param options The propagator behind `api.propagation`.
  * @returns The registration; `unregister()` (or `using`) removes what it installed.
  * @throws {TypeError} When `api` is not an OpenTelemetry API module object.
@@ -114,9 +119,10 @@ export interface OtelTracerProviderLike {
  * ```
  */
 export function registerOpenTelemetry(
-  api: OpenTelemetryApi,
+  otelApi: OpenTelemetryApi,
   options?: RegisterOpenTelemetryOptions,
 ): OpenTelemetryRegistration {
+  const api = otelApi as unknown as OtelApi;
   checkApi(api);
   const propagatorOption = options?.propagator;
   if (
@@ -150,14 +156,17 @@ export function registerOpenTelemetry(
   return { tracerProvider, installed, unregister, [Symbol.dispose]: unregister };
 }
 
-function checkApi(api: OpenTelemetryApi): void {
+function checkApi(api: OtelApi): void {
   let ok = false;
   try {
     ok = typeof api?.trace?.setGlobalTracerProvider === "function" &&
       typeof api.context?.setGlobalContextManager === "function" &&
       typeof api.propagation?.setGlobalPropagator === "function" &&
       typeof api.trace.wrapSpanContext === "function" &&
-      typeof api.ROOT_CONTEXT?.setValue === "function";
+      typeof api.ROOT_CONTEXT?.setValue === "function" &&
+      typeof api.propagation.getBaggage === "function" &&
+      typeof api.propagation.setBaggage === "function" &&
+      typeof api.propagation.createBaggage === "function";
   } catch {
     ok = false;
   }
