@@ -33,7 +33,7 @@
  * @module
  */
 
-import type { Activity } from "./activity.ts";
+import { type Activity, isActivityObject } from "./activity.ts";
 import { isActivity } from "./_is_activity.ts";
 import {
   ActivityContext,
@@ -406,16 +406,20 @@ export function inject(
   carrier: unknown,
   options?: InjectOptions,
 ): void {
-  if (!(isActivity(context) || isActivityContext(context))) return;
   let traceId: string, spanId: string, traceFlags: number, traceState: string | undefined;
-  try {
-    // Each read once: an activity or context of another copy is used through its members.
+  if (isActivityObject(context)) {
     ({ traceId, spanId, traceFlags, traceState } = context);
-    if (!isValidTraceId(traceId) || !isValidSpanId(spanId) || !isValidTraceFlags(traceFlags)) {
+  } else {
+    if (!(isActivity(context) || isActivityContext(context))) return;
+    try {
+      // Each read once: a context (or another copy's activity) is used through its members.
+      ({ traceId, spanId, traceFlags, traceState } = context);
+      if (!isValidTraceId(traceId) || !isValidSpanId(spanId) || !isValidTraceFlags(traceFlags)) {
+        return;
+      }
+    } catch {
       return;
     }
-  } catch {
-    return;
   }
   const setter = typeof options?.setter === "function" ? options.setter as CarrierSet : undefined;
   writeField(

@@ -177,7 +177,16 @@ Deno.test({
       currentShared: true,
       fromOtherContext: true,
       linked: true,
-      exported: ["FromOtherContext", "GET", "GET", "InOtherCopy", "Linked", "Outer"],
+      foreignBaggage: ["acme", [["tenant", "acme"]], true],
+      exported: [
+        "ChildOfForeign",
+        "FromOtherContext",
+        "GET",
+        "GET",
+        "InOtherCopy",
+        "Linked",
+        "Outer",
+      ],
     });
   },
 });

@@ -40,17 +40,30 @@ const fetch = http.instrumentFetch({
   },
 });
 let outerId = "";
-await source.startActiveActivity("Outer", async (outer: { spanId: string }) => {
-  outerId = outer.spanId;
-  await (await fetch("http://shop.test/cart")).text();
-  // A context of one copy as the parent in another.
-  const parent = other.extract({
-    traceparent: `00-${"1".repeat(32)}-${"2".repeat(16)}-01`,
-  });
-  source.startActivity("FromOtherContext", { parent })?.stop();
-  // Links of one copy on an activity of the other.
-  source.startActivity("Linked", { links: [new other.ActivityLink(parent)] })?.stop();
-});
+let foreignBaggage: unknown[] = [];
+await source.startActiveActivity(
+  "Outer",
+  async (outer: { spanId: string; addBaggage: (k: string, v: string) => void }) => {
+    outerId = outer.spanId;
+    outer.addBaggage("tenant", "acme");
+    // An activity of one copy whose parent is an activity of the other: read through its members.
+    const child = otherSource.startActivity("ChildOfForeign");
+    foreignBaggage = [
+      child?.getBaggageItem("tenant"),
+      child?.baggage,
+      child?.parentSpanId === outerId,
+    ];
+    child?.stop();
+    await (await fetch("http://shop.test/cart")).text();
+    // A context of one copy as the parent in another.
+    const parent = other.extract({
+      traceparent: `00-${"1".repeat(32)}-${"2".repeat(16)}-01`,
+    });
+    source.startActivity("FromOtherContext", { parent })?.stop();
+    // Links of one copy on an activity of the other.
+    source.startActivity("Linked", { links: [new other.ActivityLink(parent)] })?.stop();
+  },
+);
 await provider.shutdown();
 const all = exporter.activities as {
   displayName: string;
@@ -72,5 +85,6 @@ console.log(JSON.stringify({
   currentShared: currentInHandler === all.find((a) => a === server),
   fromOtherContext: byName("FromOtherContext").parentSpanId === "2".repeat(16),
   linked: byName("Linked").links[0]?.context.spanId === "2".repeat(16),
+  foreignBaggage,
   exported: all.map((a) => a.displayName).sort(),
 }));
