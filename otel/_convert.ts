@@ -22,6 +22,14 @@ export function kindOf(kind: unknown): ActivityKind {
  * a larger one epoch milliseconds; a `Date`. `undefined` for anything else (now).
  */
 export function timeOf(time: OtelTimeInput | undefined): number | Date | undefined {
+  try {
+    return readTime(time);
+  } catch {
+    return undefined; // a revoked proxy, a throwing getter
+  }
+}
+
+function readTime(time: OtelTimeInput | undefined): number | Date | undefined {
   if (typeof time === "number") {
     if (!Number.isFinite(time)) return undefined;
     return time <= performance.now() ? performance.timeOrigin + time : time;
@@ -38,8 +46,12 @@ export function timeOf(time: OtelTimeInput | undefined): number | Date | undefin
 
 /** Whether a value is a `TimeInput` (for `addEvent(name, time)`). */
 export function isTimeInput(value: unknown): value is OtelTimeInput {
-  return typeof value === "number" || value instanceof Date ||
-    (Array.isArray(value) && value.length === 2 && typeof value[0] === "number");
+  try {
+    return typeof value === "number" || value instanceof Date ||
+      (Array.isArray(value) && value.length === 2 && typeof value[0] === "number");
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -66,11 +78,15 @@ export function contextOf(spanContext: OtelSpanContext | undefined): ActivityCon
 
 /** The activity links of OpenTelemetry links; links with an invalid span context are left out. */
 export function linksOf(links: readonly OtelLink[] | undefined): ActivityLink[] | undefined {
-  if (!Array.isArray(links) || links.length === 0) return undefined;
   const out: ActivityLink[] = [];
-  for (const link of links) {
-    const made = linkOf(link);
-    if (made !== undefined) out.push(made);
+  try {
+    if (!Array.isArray(links) || links.length === 0) return undefined;
+    for (const link of links) {
+      const made = linkOf(link);
+      if (made !== undefined) out.push(made);
+    }
+  } catch {
+    // A hostile list: the links read so far are kept.
   }
   return out;
 }

@@ -15,7 +15,7 @@ import type {
   OtelSpanStatus,
   OtelTimeInput,
 } from "./_api.ts";
-import { attributesOf, isTimeInput, linkOf, timeOf, TraceState } from "./_convert.ts";
+import { attributesOf, isTimeInput, linkOf, linksOf, timeOf, TraceState } from "./_convert.ts";
 
 const views = new WeakMap<Activity, SpanView>();
 
@@ -88,7 +88,7 @@ export class SpanView implements OtelSpan {
   }
 
   addLinks(links: OtelLink[]): this {
-    if (Array.isArray(links)) { for (const link of links) this.addLink(link); }
+    for (const link of linksOf(links) ?? []) this.activity.addLink(link);
     return this;
   }
 

@@ -8,6 +8,7 @@
 import { Activity } from "../activity.ts";
 import { ActivitySource, type StartActivityOptions } from "../source.ts";
 import { SPAN_KEY } from "../_deno_telemetry.ts";
+import { reportUnusable } from "../_diagnostics.ts";
 import type {
   OtelApi,
   OtelContext,
@@ -89,8 +90,12 @@ export class BridgeTracer implements OtelTracer {
     // own tracer gives without an SDK.
     let parent: OtelSpanContext = INVALID_SPAN_CONTEXT;
     if (start.root !== true) {
-      const span = (context ?? this.#manager.active()).getValue(SPAN_KEY) as OtelSpan | undefined;
-      parent = span?.spanContext?.() ?? INVALID_SPAN_CONTEXT;
+      try {
+        const span = (context ?? this.#manager.active()).getValue(SPAN_KEY) as OtelSpan;
+        parent = span?.spanContext?.() ?? INVALID_SPAN_CONTEXT;
+      } catch {
+        // A context or span that cannot be read: no parent to carry.
+      }
     }
     return this.#api.trace.wrapSpanContext(parent);
   }
@@ -117,6 +122,19 @@ export class BridgeTracer implements OtelTracer {
 
 /** The start options of an activity for a span's options and parent context. */
 function startOptions(
+  options: OtelSpanOptions | undefined,
+  context: OtelContext | undefined,
+): StartActivityOptions {
+  try {
+    return readStartOptions(options, context);
+  } catch (error) {
+    // Options or a context that cannot be read (a revoked proxy, a throwing getter).
+    reportUnusable("Tracer.startSpan() options", error);
+    return {};
+  }
+}
+
+function readStartOptions(
   options: OtelSpanOptions | undefined,
   context: OtelContext | undefined,
 ): StartActivityOptions {

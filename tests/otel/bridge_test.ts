@@ -441,3 +441,36 @@ Deno.test("OpenTelemetry API code produces the same records as the equivalent ac
   assert.equal(viaOtel.length, 3);
   assert.deepEqual(viaOtel, viaActivities);
 });
+
+Deno.test("Span and Tracer methods never throw on hostile input", () => {
+  using s = setup();
+  const errors: unknown[] = [];
+  const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+  revoke();
+  const throwing = Object.defineProperty({}, "code", {
+    get() {
+      throw new Error("boom");
+    },
+  });
+  const hostile: unknown[] = [revoked, throwing, null, 42, "x", [revoked], { context: revoked }];
+  try {
+    for (const bad of hostile) {
+      const span = s.tracer.startSpan("h", bad as never);
+      span.setAttribute(bad as never, bad as never);
+      span.setAttributes(bad as never);
+      span.addEvent("e", bad as never, bad as never);
+      span.addLink(bad as never);
+      span.addLinks(bad as never);
+      span.setStatus(bad as never);
+      span.recordException(bad as never, bad as never);
+      span.updateName(bad as never);
+      span.end(bad as never);
+      span.isRecording();
+      span.spanContext();
+    }
+  } catch (error) {
+    errors.push(error);
+  }
+  assert.deepEqual(errors, []);
+  assert.equal(s.exporter.activities.length, hostile.length);
+});
