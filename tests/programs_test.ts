@@ -160,6 +160,20 @@ Deno.test({
   },
 });
 
+/** What tests/programs/two_bundles_scenario.mjs returns when the copies act as one module. */
+const TWO_BUNDLES = {
+  header: true,
+  headerCount: 1,
+  clientParent: true,
+  serverParent: true,
+  inOtherCopyParent: true,
+  currentShared: true,
+  fromOtherContext: true,
+  linked: true,
+  foreignBaggage: ["acme", [["tenant", "acme"]], true],
+  exported: ["ChildOfForeign", "FromOtherContext", "GET", "GET", "InOtherCopy", "Linked", "Outer"],
+};
+
 Deno.test({
   name: "two bundles of the module are one module: header sent, parents line up, one current",
   ignore: !RUN,
@@ -168,26 +182,36 @@ Deno.test({
     const { code, stdout, stderr } = await run("two_bundles.ts", flags);
     assert.equal(stderr, "");
     assert.equal(code, 0);
-    assert.deepEqual(JSON.parse(stdout), {
-      header: true,
-      headerCount: 1,
-      clientParent: true,
-      serverParent: true,
-      inOtherCopyParent: true,
-      currentShared: true,
-      fromOtherContext: true,
-      linked: true,
-      foreignBaggage: ["acme", [["tenant", "acme"]], true],
-      exported: [
-        "ChildOfForeign",
-        "FromOtherContext",
-        "GET",
-        "GET",
-        "InOtherCopy",
-        "Linked",
-        "Outer",
-      ],
-    });
+    assert.deepEqual(JSON.parse(stdout), TWO_BUNDLES);
+  },
+});
+
+Deno.test({
+  name: "two bundles of the module are one module on Node.js too",
+  ignore: !RUN || !NODE,
+  async fn() {
+    const bundles: Record<string, string> = {};
+    for (const name of ["mod", "http"]) {
+      const bundle = await new Deno.Command("deno", {
+        args: ["bundle", "--quiet", new URL(`../${name}.ts`, import.meta.url).pathname],
+        stderr: "inherit",
+      }).output();
+      assert.equal(bundle.code, 0);
+      bundles[name] = new TextDecoder().decode(bundle.stdout);
+    }
+    const child = new Deno.Command("node", {
+      args: [new URL("./programs/two_bundles_node.mjs", import.meta.url).pathname],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(JSON.stringify(bundles)));
+    await writer.close();
+    const { code, stdout, stderr } = await child.output();
+    assert.equal(new TextDecoder().decode(stderr), "");
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), TWO_BUNDLES);
   },
 });
 
