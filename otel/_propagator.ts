@@ -33,8 +33,27 @@ export interface PropagatedContext {
 }
 
 /**
- * A trace-context propagator with the shape of this module's `inject` and `extract`: what
- * `registerOpenTelemetry`'s `propagator` option takes.
+ * What a propagator that also reads baggage extracts: the remote context and the baggage
+ * members, each `undefined` when absent.
+ */
+export interface ExtractedFields {
+  /** The remote parent context, or `undefined`. */
+  readonly activityContext?: PropagatedContext | undefined;
+  /** The baggage members, in order (each `{ key, value, properties? }`), or `undefined`. */
+  readonly baggage?:
+    | readonly {
+      readonly key: string;
+      readonly value: string;
+      readonly properties?: readonly { readonly key: string; readonly value?: string }[];
+    }[]
+    | undefined;
+}
+
+/**
+ * A propagator with the shape of this module's `inject` and `extract`: what
+ * `registerOpenTelemetry`'s `propagator` option takes. Its `extract` returns the remote context,
+ * or the context and baggage it read (`{ activityContext, baggage }`); with the first form the
+ * bridge reads W3C Baggage itself.
  */
 export interface ContextPropagator {
   /**
@@ -59,7 +78,7 @@ export interface ContextPropagator {
   extract(
     carrier: unknown,
     options: { getter: (carrier: unknown, name: string) => string | string[] | undefined },
-  ): PropagatedContext | undefined;
+  ): PropagatedContext | ExtractedFields | undefined;
   /**
    * The carrier fields it writes; `traceparent` and `tracestate` when absent.
    *
@@ -110,7 +129,11 @@ export class BridgePropagator implements OtelTextMapPropagator {
   extract(context: OtelContext, carrier: unknown, getter: OtelTextMapGetter): OtelContext {
     const get = (c: unknown, name: string) => getter.get(c, name);
     let out = context;
-    const parent = checked(this.#propagator.extract(carrier, { getter: get }));
+    const read = this.#propagator.extract(carrier, { getter: get });
+    const fields = fieldsOf(read);
+    const parent = checked(
+      fields === undefined ? read as PropagatedContext : fields.activityContext,
+    );
     if (parent !== undefined) {
       out = out.setValue(
         SPAN_KEY,
@@ -125,11 +148,17 @@ export class BridgePropagator implements OtelTextMapPropagator {
         }),
       );
     }
-    const entries = extractBaggage(carrier, { getter: get });
-    if (entries.length > 0) {
-      const record: Record<string, OtelBaggageEntry> = {};
-      for (const entry of entries) record[entry.key] ??= this.#entryOf(entry);
-      out = this.#api.propagation.setBaggage(out, this.#api.propagation.createBaggage(record));
+    const entries = fields === undefined
+      ? extractBaggage(carrier, { getter: get })
+      : fields.baggage ?? [];
+    try {
+      if (entries.length > 0) {
+        const record: Record<string, OtelBaggageEntry> = {};
+        for (const entry of entries) record[entry.key] ??= this.#entryOf(entry);
+        out = this.#api.propagation.setBaggage(out, this.#api.propagation.createBaggage(record));
+      }
+    } catch {
+      // Baggage a propagator read in a shape that cannot be used: the trace context is kept.
     }
     return out;
   }
@@ -185,6 +214,16 @@ function checked(context: PropagatedContext | undefined): ActivityContext | unde
       traceState: context.traceState,
       isRemote: true,
     });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The result of an `extract` that returned `{ activityContext, baggage }`, else `undefined`. */
+function fieldsOf(read: unknown): ExtractedFields | undefined {
+  if (typeof read !== "object" || read === null) return undefined;
+  try {
+    return "activityContext" in read || "baggage" in read ? read as ExtractedFields : undefined;
   } catch {
     return undefined;
   }

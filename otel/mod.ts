@@ -43,7 +43,7 @@ import { BridgeContextManager } from "./_context.ts";
 import { BridgePropagator, type ContextPropagator } from "./_propagator.ts";
 import { BridgeTracerProvider } from "./_tracer.ts";
 
-export type { ContextPropagator, PropagatedContext } from "./_propagator.ts";
+export type { ContextPropagator, ExtractedFields, PropagatedContext } from "./_propagator.ts";
 
 /**
  * The `@opentelemetry/api` 1.x module object (`import * as api from "@opentelemetry/api"`), as

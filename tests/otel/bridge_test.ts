@@ -355,6 +355,31 @@ Deno.test("registerOpenTelemetry() takes a propagator of this module's inject/ex
   }
 });
 
+Deno.test("registerOpenTelemetry() takes a propagator whose extract gives { activityContext, baggage }", () => {
+  const otel = registerOpenTelemetry(api, {
+    propagator: {
+      inject: () => {},
+      extract: () => ({
+        activityContext: new ActivityContext(REMOTE.traceId, REMOTE.spanId, { isRemote: true }),
+        baggage: [{ key: "tier", value: "gold", properties: [{ key: "ttl", value: "30" }] }],
+      }),
+      fields: () => ["traceparent", "baggage"],
+    },
+  });
+  try {
+    // The carrier's own baggage header is not read: the propagator read the baggage.
+    const ctx = api.propagation.extract(api.ROOT_CONTEXT, { baggage: "other=1" });
+    assert.equal(api.trace.getSpanContext(ctx)?.spanId, REMOTE.spanId);
+    const bag = api.propagation.getBaggage(ctx);
+    assert.deepEqual(bag?.getAllEntries().map(([k, e]) => [k, e.value, e.metadata?.toString()]), [
+      ["tier", "gold", "ttl=30"],
+    ]);
+    assert.deepEqual(api.propagation.fields(), ["traceparent", "baggage"]);
+  } finally {
+    otel.unregister();
+  }
+});
+
 Deno.test("Tracer.startSpan() links at start reach samplers as activity links", () => {
   const seen: number[] = [];
   using _listener = ActivitySource.addActivityListener({
