@@ -5,6 +5,7 @@
 // the handlers of the providers alive at that moment, or to stderr when there is none.
 
 import { escapeControl } from "./_format.ts";
+import { otherVersions, REGISTRY_KEY, registryProblem, shared } from "./_registry.ts";
 
 /**
  * How serious a report is: `"error"` when something failed (an export, a listener) and data
@@ -111,7 +112,8 @@ export function exporterName(exporter: object): string {
 // option of a call that cannot be used, a condition of the runtime). Each is said once, to the
 // handler of every provider alive at that moment, or on stderr when there is none.
 
-const liveHandlers = new Set<ErrorHandler>();
+// Shared by every copy of the module in the program, so a provider hears every copy.
+const liveHandlers = shared("diagnosticHandlers", () => new Set<ErrorHandler>());
 
 /** Lets a provider's handler hear module-wide diagnostics while the provider lives. */
 export function addDiagnosticHandler(handler: ErrorHandler): void {
@@ -142,8 +144,13 @@ export function reportModuleOnce(
   where: string,
   level: ReportLevel,
 ): void {
+  // Once per program, whichever copy of the module finds the condition first.
+  if (reportedConditions.has(key)) return;
+  reportedConditions.add(key);
   conditions.report(key, error, where, level);
 }
+
+const reportedConditions = shared("reportedConditions", () => new Set<string>());
 
 /**
  * Reports input that a method could not use (and so ignored), once per `where`, which names
@@ -151,4 +158,27 @@ export function reportModuleOnce(
  */
 export function reportUnusable(where: string, error: unknown): void {
   unusable.report(where, error, where);
+}
+
+if (registryProblem !== undefined) {
+  reportModuleOnce(
+    "registry",
+    new Error(
+      `This copy of @tracelinks/activity keeps its state apart from the other copies of the program: ${registryProblem}`,
+    ),
+    "module registry",
+    "warn",
+  );
+}
+if (otherVersions.length > 0) {
+  reportModuleOnce(
+    "other-versions",
+    new Error(
+      `Another version of @tracelinks/activity is loaded (${
+        otherVersions.join(", ")
+      }); this one (${REGISTRY_KEY}) does not share the current activity, listeners or sources with it: activities of one are not parents of the other's`,
+    ),
+    "module registry",
+    "warn",
+  );
 }

@@ -3,9 +3,18 @@
 // given and is reported once; a parent that cannot be used starts a new trace, as W3C Trace
 // Context asks for a malformed traceparent.
 
-import { type Activity, isActivityObject } from "./activity.ts";
-import { ActivityContext, type ActivityLink, cleanTraceState } from "./links.ts";
-import { isValidSpanId, isValidTraceId } from "./ids.ts";
+import { Activity, isActivityObject } from "./activity.ts";
+import {
+  ActivityContext,
+  type ActivityLink,
+  cleanTraceState,
+  isActivityContext,
+  ownContext,
+} from "./links.ts";
+import { foreignCurrent, isForeignActivity } from "./_current.ts";
+import { frameOf } from "./_frame.ts";
+import { denoParent } from "./_deno_telemetry.ts";
+import { isPromiseLike } from "./_promise.ts";
 import { type ActivityKind, toActivityKind } from "./kind.ts";
 import { toTagList } from "./tags.ts";
 import { type TimeBase, toTicks } from "./_time.ts";
@@ -81,8 +90,9 @@ export function readStartOptions(
   let parentActivity: Activity | undefined;
   let parentContext: ActivityContext | undefined;
   if (parent === undefined || parent === null) useCurrent = rootOf(options) !== true;
-  else if (isActivityObject(parent)) parentActivity = parent;
-  else parentContext = parentContextOf(parent);
+  else if (isActivityObject(parent) || isForeignActivity(parent, Activity)) {
+    parentActivity = parent as Activity;
+  } else parentContext = parentContextOf(parent);
   const links = linksOf(options);
   const kept = links === undefined ? EMPTY_LINKS : linksWithin(links, linkLimit);
   // Links beyond the limit are counted; links of the wrong shape were reported.
@@ -195,20 +205,11 @@ function parentContextOf(parent: unknown): ActivityContext | undefined {
       // parse, not tryParse: its message says what is wrong with the text.
       return ActivityContext.parse(parent);
     }
-    if (parent instanceof ActivityContext) {
+    if (isActivityContext(parent)) {
       // A context made by the constructor is frozen and checked; anything else made to look
-      // like one is copied through the constructor, which checks it, so that children never
-      // get bad ids.
-      if (
-        Object.isFrozen(parent) && isValidTraceId(parent.traceId) && isValidSpanId(parent.spanId)
-      ) {
-        return parent;
-      }
-      return new ActivityContext(parent.traceId, parent.spanId, {
-        traceFlags: parent.traceFlags,
-        traceState: parent.traceState,
-        isRemote: parent.isRemote,
-      });
+      // like one (or one of another copy of the module) is copied through the constructor,
+      // which checks it, so that children never get bad ids.
+      return ownContext(parent);
     }
     problem =
       `Cannot use parent: expected an Activity, an ActivityContext or a traceparent string, got ${
@@ -276,4 +277,64 @@ export function withSamplingTags(
   if (!(samplingTags.length > 0)) return tags;
   const added = checkedPairs(samplingTags);
   return tags === NO_TAGS ? added : [...tags, ...added];
+}
+
+/**
+ * The parent of an activity started with no parent given, when the current value is not an
+ * activity of this copy: an activity of another copy, a frame's activity, or the context of a
+ * frame's span that is not an activity (another tracer's), or of Deno's current span when there
+ * is no current value at all.
+ */
+export function parentOfCurrent(
+  value: unknown,
+): [Activity | undefined, ActivityContext | undefined] {
+  const activity = foreignCurrent(value, Activity) as Activity | undefined;
+  if (activity !== undefined) return [activity, undefined];
+  const fields = value === undefined ? denoParent() : frameOf(value)?.parent;
+  if (fields === undefined) return [undefined, undefined];
+  try {
+    return [undefined, new ActivityContext(fields.traceId, fields.spanId, fields)];
+  } catch (error) {
+    reportUnusable("the current OpenTelemetry span", error);
+    return [undefined, undefined];
+  }
+}
+
+/**
+ * Runs the callback of `startActiveActivity` with the activity current, and stops the activity
+ * when the callback returns or its promise settles; an exception is recorded and rethrown.
+ */
+export function runActive<R>(activity: Activity, fn: (activity: Activity | undefined) => R): R {
+  return Activity.run(activity, () => {
+    let result: R;
+    try {
+      result = fn(activity);
+    } catch (error) {
+      failActivity(activity, error);
+      throw error;
+    }
+    if (!isPromiseLike(result)) {
+      activity.stop();
+      return result;
+    }
+    // Promise.resolve also covers thenables whose then() returns nothing or throws; it throws
+    // itself only for a promise whose `constructor` cannot be read, which a promise's resolve
+    // function does not look at.
+    let settled: Promise<unknown>;
+    try {
+      settled = Promise.resolve(result);
+    } catch {
+      settled = new Promise((resolve) => resolve(result));
+    }
+    return settled.then(
+      (value) => {
+        activity.stop();
+        return value;
+      },
+      (error: unknown) => {
+        failActivity(activity, error);
+        throw error;
+      },
+    ) as R;
+  });
 }

@@ -7,7 +7,6 @@
 
 import { ActivityContext, type ActivityLink, cleanTraceState, formatTraceparent } from "./links.ts";
 import { TRACE_FLAG_RECORDED } from "./ids.ts";
-import { ContextVariable } from "./context.ts";
 import type { ActivityKind, ActivityStatusCode } from "./kind.ts";
 import { type ActivityLimits, DEFAULT_LIMITS } from "./limits.ts";
 import { type ActivityEvent, type AddEventOptions, readEventOptions } from "./event.ts";
@@ -16,6 +15,8 @@ import { endTicksOf, epochMs, RUNNING, TICKS_PER_MS, type TimeBase, unixNano } f
 import { ActivityRecord, NO_EVENTS, NO_LINKS, NO_TAGS } from "./_activity_record.ts";
 import { ReportOnce, reportToLiveHandlers, reportUnusable } from "./_diagnostics.ts";
 import { notifyEach } from "./_notify.ts";
+import { current, foreignBaggage, foreignCurrent, runActivity } from "./_current.ts";
+import { brand, BRANDS } from "./_registry.ts";
 import {
   addOwnBaggage,
   newOwnBaggage,
@@ -56,7 +57,6 @@ export interface StopOptions {
   endTime?: Date | number;
 }
 
-const current = new ContextVariable<Activity>();
 const reporter = new ReportOnce(reportToLiveHandlers);
 
 /** What {@linkcode ActivitySource} passes to create an activity. */
@@ -121,6 +121,7 @@ const CONSTRUCTING = Symbol("constructing");
  */
 export class Activity {
   static {
+    brand(Activity.prototype, BRANDS.activity);
     isActivityObject = (value): value is Activity =>
       typeof value === "object" && value !== null && #spanId in value;
     createActivity = (init) => {
@@ -190,7 +191,10 @@ export class Activity {
    * {@linkcode Activity.run} and `ActivitySource.startActiveActivity` callbacks.
    */
   static get current(): Activity | undefined {
-    return current.get();
+    const value = current.get();
+    return value === undefined || isActivityObject(value)
+      ? value
+      : foreignCurrent(value, Activity) as Activity | undefined;
   }
 
   /**
@@ -222,20 +226,7 @@ export class Activity {
    * throws is rethrown.
    */
   static run<R>(activity: Activity | null | undefined, fn: () => R): R {
-    if (typeof fn !== "function") {
-      throw new TypeError(`Cannot run: fn must be a function, got ${typeof fn}`);
-    }
-    if (activity === null || activity === undefined) return current.run(undefined, fn);
-    if (isActivityObject(activity)) return current.run(activity, fn);
-    reportUnusable(
-      "Activity.run()",
-      new TypeError(
-        `Cannot make ${
-          typeof activity === "object" ? "an object that is not an Activity" : typeof activity
-        } current: the callback runs with the current activity unchanged`,
-      ),
-    );
-    return fn();
+    return runActivity(activity, Activity, isActivityObject, fn);
   }
 
   /** The source that started the activity (its name, version and tags). */
@@ -504,14 +495,11 @@ export class Activity {
    */
   get baggage(): readonly (readonly [string, string])[] {
     const out: (readonly [string, string])[] = [];
-    for (const a of this.#lineage()) pushOwnBaggage(out, a.#baggage);
+    let a: Activity | undefined;
+    for (a = this; a !== undefined && #spanId in a; a = a.#parent) pushOwnBaggage(out, a.#baggage);
+    // A parent from another copy of the module is read through its public members.
+    if (a !== undefined) out.push(...foreignBaggage(a));
     return out;
-  }
-
-  /** This activity, then its in-process parents up to the root. */
-  *#lineage(): Generator<Activity> {
-    yield this;
-    for (let a = this.#parent; a !== undefined; a = a.#parent) yield a;
   }
 
   /**
@@ -522,11 +510,12 @@ export class Activity {
    * @returns The value, or `undefined` when no activity in the chain has the key.
    */
   getBaggageItem(key: string): string | undefined {
-    for (const a of this.#lineage()) {
+    let a: Activity | undefined;
+    for (a = this; a !== undefined && #spanId in a; a = a.#parent) {
       const value = ownBaggageItem(a.#baggage, key);
       if (value !== undefined) return value;
     }
-    return undefined;
+    return a === undefined ? undefined : foreignBaggage(a).find(([k]) => k === key)?.[1];
   }
 
   /**

@@ -25,7 +25,8 @@
  * @module
  */
 
-import { Activity } from "./activity.ts";
+import type { Activity } from "./activity.ts";
+import { isActivity } from "./_is_activity.ts";
 import {
   type CarrierGet,
   type CarrierSet,
@@ -293,7 +294,7 @@ export function injectBaggage(
 ): void {
   if (baggage === null || baggage === undefined) return;
   const setter = typeof options?.setter === "function" ? options.setter as CarrierSet : undefined;
-  const entries = baggage instanceof Activity ? baggage.baggage : baggage;
+  const entries = isActivity(baggage) ? baggage.baggage : baggage;
   const value = formatBaggage(entries);
   if (value !== undefined) writeField(carrier, BAGGAGE_HEADER, value, setter);
   else if (setter === undefined) removeField(carrier, BAGGAGE_HEADER);

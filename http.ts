@@ -32,7 +32,11 @@
 import { Activity } from "./activity.ts";
 import type { ActivitySource } from "./source.ts";
 import { getDefaultPropagator } from "./propagator.ts";
+import { inject } from "./propagation.ts";
+import { injectBaggage } from "./baggage.ts";
 import { ReportOnce, reportToLiveHandlers } from "./_diagnostics.ts";
+import { ActivityContext } from "./links.ts";
+import { denoParent, denoWritesTraceparent, runFetchInDeno } from "./_deno_telemetry.ts";
 import { failRequest, methodTags, requestTags, serverTags } from "./_http_tags.ts";
 import {
   applyRoute,
@@ -151,12 +155,27 @@ export function instrumentFetch(options: InstrumentFetchOptions): FetchFunction 
     tags.push(["url.full", full.href]);
     serverTags(url, tags);
     const activity = source.startActivity(method, { kind: "client", tags });
-    // The process's propagator (W3C Trace Context and Baggage unless OTEL_PROPAGATORS or
-    // setDefaultPropagator() chose others); with no baggage to send, a header the caller set
-    // is kept.
-    getDefaultPropagator().inject(activity ?? Activity.current, request.headers);
+    const carrierOf = activity ?? Activity.current;
+    // With Deno's tracing on, Deno's fetch span (the innermost client span) sends traceparent;
+    // the activity adds its trace state and baggage. Otherwise the process's propagator (W3C
+    // Trace Context and Baggage unless OTEL_PROPAGATORS or setDefaultPropagator() chose others)
+    // writes the headers; with no baggage to send, a header the caller set is kept.
+    const deno = denoWritesTraceparent(inner);
+    if (!deno) {
+      getDefaultPropagator().inject(carrierOf, request.headers);
+    } else {
+      injectTraceState(carrierOf, request.headers);
+      if (carrierOf !== undefined) {
+        injectBaggage(carrierOf, request.headers, {
+          setter: (headers, name, value) => (headers as Headers).set(name, value),
+        });
+      }
+    }
     try {
-      const response = await inner(request);
+      const response = await (deno && activity !== undefined
+        ? runFetchInDeno(activity, () =>
+          inner(request))
+        : inner(request));
       activity?.setTag("http.response.status_code", response.status);
       if (response.status >= 400) {
         activity?.setTag("error.type", String(response.status)).setStatus("error");
@@ -352,7 +371,9 @@ function startServerActivity(
 ): Started {
   let activity: Activity | undefined;
   try {
-    const { activityContext: parent, baggage } = getDefaultPropagator().extract(request.headers);
+    const extracted = getDefaultPropagator().extract(request.headers);
+    const parent = denoServerParent(extracted.activityContext);
+    const baggage = extracted.baggage;
     const { name: method, tags } = requestTags(request);
     const known = routeOf(route, request);
     if (known !== undefined) tags.push(["http.route", known]);
@@ -374,4 +395,23 @@ function startServerActivity(
     activity?.stop();
     throw error;
   }
+}
+
+/** Writes only the `tracestate` of an activity (Deno's fetch writes `traceparent`). */
+function injectTraceState(activity: Activity | undefined, headers: Headers): void {
+  const fields: Record<string, string> = {};
+  inject(activity, fields);
+  if (fields.tracestate !== undefined) headers.set("tracestate", fields.tracestate);
+}
+
+/**
+ * The parent of a server activity: with Deno's tracing on, Deno's span of the request (which
+ * continued the caller's trace, or started one), keeping the caller's trace state; else the
+ * context extracted from the request.
+ */
+function denoServerParent(extracted: ActivityContext | undefined): ActivityContext | undefined {
+  const deno = denoParent();
+  if (deno === undefined) return extracted;
+  const traceState = extracted?.traceId === deno.traceId ? extracted.traceState : undefined;
+  return new ActivityContext(deno.traceId, deno.spanId, { ...deno, traceState, isRemote: false });
 }

@@ -20,6 +20,7 @@
 import { isValidSpanId, isValidTraceFlags, isValidTraceId } from "./ids.ts";
 import { isWithinLimits, limitTags, type TagList, type Tags, toTagList } from "./tags.ts";
 import { printable } from "./_format.ts";
+import { brand, BRANDS, hasBrand } from "./_registry.ts";
 
 /** Options of the {@linkcode ActivityContext} constructor. */
 export interface ActivityContextOptions {
@@ -150,6 +151,10 @@ export function cleanTraceState(traceState: string | undefined): string | undefi
  * ```
  */
 export class ActivityContext {
+  static {
+    brand(ActivityContext.prototype, BRANDS.context);
+  }
+
   /** The trace id: 32 lowercase hex characters. */
   readonly traceId: string;
   /** The span id: 16 lowercase hex characters. */
@@ -310,6 +315,10 @@ export function formatTraceparent(traceId: string, spanId: string, traceFlags: n
  * ```
  */
 export class ActivityLink {
+  static {
+    brand(ActivityLink.prototype, BRANDS.link);
+  }
+
   /** The context the link points at. */
   readonly context: ActivityContext;
   /** The link's tags, in the order given. */
@@ -324,10 +333,10 @@ export class ActivityLink {
    * the wrong shape.
    */
   constructor(context: ActivityContext, tags?: Tags) {
-    if (!(context instanceof ActivityContext)) {
+    if (!isActivityContext(context)) {
       throw new TypeError("Cannot make ActivityLink: context must be an ActivityContext");
     }
-    this.context = context;
+    this.context = ownContext(context);
     this.tags = Object.freeze(toTagList(tags, "link"));
   }
 }
@@ -342,7 +351,7 @@ const droppedLinkTags = new WeakMap<ActivityLink, number>();
  * @throws {TypeError} When `link` is not an `ActivityLink` whose context and tags can be read.
  */
 export function keptLink(link: unknown, maxTags: number, maxLength: number): ActivityLink {
-  if (!(link instanceof ActivityLink)) {
+  if (!isActivityLink(link)) {
     throw new TypeError(
       `Cannot add link: expected an ActivityLink, got ${
         link === null ? "null" : typeof link === "object" ? "another object" : typeof link
@@ -351,16 +360,78 @@ export function keptLink(link: unknown, maxTags: number, maxLength: number): Act
   }
   const context: unknown = link.context;
   const tags: unknown = link.tags;
-  if (!(context instanceof ActivityContext) || !Array.isArray(tags)) {
+  if (!isActivityContext(context) || !Array.isArray(tags)) {
     throw new TypeError(
       "Cannot add link: its context is not an ActivityContext or its tags are not a list",
     );
   }
-  if (isWithinLimits(tags as TagList, maxTags, maxLength)) return link;
+  const foreign = !(link instanceof ActivityLink);
+  if (!foreign && isWithinLimits(tags as TagList, maxTags, maxLength)) return link;
   const limited = limitTags(tags as TagList, maxTags, maxLength);
   const copy = new ActivityLink(context, limited.tags as Tags);
   if (limited.dropped > 0) droppedLinkTags.set(copy, limited.dropped);
   return copy;
+}
+
+/**
+ * Whether a value is an {@linkcode ActivityContext} of this module, made by this copy or by
+ * another copy loaded in the same program (another bundle); never throws.
+ *
+ * @param value Any value.
+ * @returns `true` for a context of any copy of the module.
+ *
+ * @example
+ * ```ts
+ * import { ActivityContext, isActivityContext } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isActivityContext(ActivityContext.parse("00-2890476acefb53b93af64a0d91939051-16b83c1517629363-01")), true);
+ * assert.equal(isActivityContext({ traceId: "2890476acefb53b93af64a0d91939051" }), false);
+ * ```
+ */
+export function isActivityContext(value: unknown): value is ActivityContext {
+  return value instanceof ActivityContext || hasBrand(value, BRANDS.context);
+}
+
+/**
+ * Whether a value is an {@linkcode ActivityLink} of this module, made by this copy or by
+ * another copy loaded in the same program; never throws.
+ *
+ * @param value Any value.
+ * @returns `true` for a link of any copy of the module.
+ *
+ * @example
+ * ```ts
+ * import { ActivityContext, ActivityLink, isActivityLink } from "@tracelinks/activity";
+ * import assert from "node:assert/strict";
+ *
+ * const context = new ActivityContext("2890476acefb53b93af64a0d91939051", "16b83c1517629363");
+ * assert.equal(isActivityLink(new ActivityLink(context)), true);
+ * assert.equal(isActivityLink({ context }), false);
+ * ```
+ */
+export function isActivityLink(value: unknown): value is ActivityLink {
+  return value instanceof ActivityLink || hasBrand(value, BRANDS.link);
+}
+
+/**
+ * A context of this copy for a context of any copy: a checked, frozen one of this copy as it
+ * is, anything else copied through the constructor (which checks it).
+ *
+ * @throws {TypeError} When the context's ids or flags are not valid.
+ */
+export function ownContext(context: ActivityContext): ActivityContext {
+  if (
+    context instanceof ActivityContext && Object.isFrozen(context) &&
+    isValidTraceId(context.traceId) && isValidSpanId(context.spanId)
+  ) {
+    return context;
+  }
+  return new ActivityContext(context.traceId, context.spanId, {
+    traceFlags: context.traceFlags,
+    traceState: context.traceState,
+    isRemote: context.isRemote,
+  });
 }
 
 /**

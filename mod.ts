@@ -40,6 +40,8 @@ export {
   type ActivityStopListener,
   type StopOptions,
 } from "./activity.ts";
+export { isActivity } from "./_is_activity.ts";
+export { logContext, type LogTraceFields } from "./log_context.ts";
 export type { Clock } from "./_time.ts";
 export type { ActivityKind, ActivityStatusCode } from "./kind.ts";
 export { type ActivityLimits, DEFAULT_LIMITS } from "./limits.ts";
@@ -59,6 +61,8 @@ export {
   type ActivityContextOptions,
   ActivityLink,
   droppedLinkTagCount,
+  isActivityContext,
+  isActivityLink,
 } from "./links.ts";
 export {
   type IdGenerator,

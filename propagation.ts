@@ -33,8 +33,14 @@
  * @module
  */
 
-import { Activity } from "./activity.ts";
-import { ActivityContext, formatTraceparent, TRACESTATE_MAX_LENGTH } from "./links.ts";
+import { type Activity, isActivityObject } from "./activity.ts";
+import { isActivity } from "./_is_activity.ts";
+import {
+  ActivityContext,
+  formatTraceparent,
+  isActivityContext,
+  TRACESTATE_MAX_LENGTH,
+} from "./links.ts";
 import {
   type CarrierGet,
   type CarrierSet,
@@ -45,7 +51,13 @@ import {
   writeField,
 } from "./_carrier.ts";
 import { printable } from "./_format.ts";
-import { TRACE_FLAG_RANDOM_TRACE_ID, TRACE_FLAG_RECORDED } from "./ids.ts";
+import {
+  isValidSpanId,
+  isValidTraceFlags,
+  isValidTraceId,
+  TRACE_FLAG_RANDOM_TRACE_ID,
+  TRACE_FLAG_RECORDED,
+} from "./ids.ts";
 
 /** The name of the W3C `traceparent` header. */
 export const TRACEPARENT_HEADER = "traceparent";
@@ -394,15 +406,29 @@ export function inject(
   carrier: unknown,
   options?: InjectOptions,
 ): void {
-  if (!(context instanceof Activity || context instanceof ActivityContext)) return;
+  let traceId: string, spanId: string, traceFlags: number, traceState: string | undefined;
+  if (isActivityObject(context)) {
+    ({ traceId, spanId, traceFlags, traceState } = context);
+  } else {
+    if (!(isActivity(context) || isActivityContext(context))) return;
+    try {
+      // Each read once: a context (or another copy's activity) is used through its members.
+      ({ traceId, spanId, traceFlags, traceState } = context);
+      if (!isValidTraceId(traceId) || !isValidSpanId(spanId) || !isValidTraceFlags(traceFlags)) {
+        return;
+      }
+    } catch {
+      return;
+    }
+  }
   const setter = typeof options?.setter === "function" ? options.setter as CarrierSet : undefined;
   writeField(
     carrier,
     TRACEPARENT_HEADER,
-    formatTraceparent(context.traceId, context.spanId, context.traceFlags & VERSION_00_FLAGS),
+    formatTraceparent(traceId, spanId, traceFlags & VERSION_00_FLAGS),
     setter,
   );
-  const state = sanitize(context.traceState);
+  const state = sanitize(traceState);
   if (state !== undefined) writeField(carrier, TRACESTATE_HEADER, state, setter);
   else if (setter === undefined) removeField(carrier, TRACESTATE_HEADER);
 }

@@ -26,6 +26,7 @@ import {
   type ActivitySourceInfo,
   type ActivityStopListener,
   createActivity,
+  isActivityObject,
 } from "./activity.ts";
 import type { ActivityContext, ActivityLink } from "./links.ts";
 import {
@@ -41,13 +42,16 @@ import { type TagList, type Tags, toTagList } from "./tags.ts";
 import { type Clock, nowTicks, type TimeBase, timeBaseOf } from "./_time.ts";
 import { ReportOnce, reportToLiveHandlers, reportUnusable } from "./_diagnostics.ts";
 import { safeString } from "./_format.ts";
-import { isPromiseLike } from "./_promise.ts";
+import { shared } from "./_registry.ts";
+import { current } from "./_current.ts";
+import { denoTracing } from "./_deno_telemetry.ts";
 import { notifyEach } from "./_notify.ts";
 import {
-  failActivity,
   NO_OPTIONS,
   NO_TAGS,
+  parentOfCurrent,
   readStartOptions,
+  runActive,
   samplerTraceState,
   type StartOptions,
   withSamplingTags,
@@ -196,8 +200,17 @@ export interface StartActivityOptions {
 
 const START = "ActivitySource.startActivity()";
 
-const allListeners: ActivityListener[] = [];
-const allSources = new Set<ActivitySource>();
+/** What the set of all sources keeps of a source: how to tell it of a listener. */
+interface SourceEntry {
+  readonly source: ActivitySource;
+  consider(listener: ActivityListener): void;
+  drop(listener: ActivityListener): void;
+}
+
+// Shared by every copy of the module in the program: a provider made with one copy listens to
+// the sources of the others.
+const allListeners = shared<ActivityListener[]>("listeners", () => []);
+const allSources = shared("sources", () => new Set<SourceEntry>());
 const reporter = new ReportOnce(reportToLiveHandlers);
 
 /**
@@ -225,6 +238,7 @@ export class ActivitySource implements ActivitySourceInfo {
   #samples = false;
   readonly #time: TimeBase;
   readonly #ids: IdGenerator;
+  readonly #entry: SourceEntry;
 
   /**
    * Makes a source and lets the registered listeners decide whether to listen to it.
@@ -259,7 +273,12 @@ export class ActivitySource implements ActivitySourceInfo {
     this.version = opts.version === "" ? undefined : opts.version;
     this.tags = Object.freeze(toTagList(opts.tags, "source"));
     this.#time = time;
-    allSources.add(this);
+    this.#entry = {
+      source: this,
+      consider: (listener) => this.#consider(listener),
+      drop: (listener) => this.#drop(listener),
+    };
+    allSources.add(this.#entry);
     for (const listener of allListeners) this.#consider(listener);
   }
 
@@ -290,7 +309,7 @@ export class ActivitySource implements ActivitySourceInfo {
     }
     if (!allListeners.includes(listener)) {
       allListeners.push(listener);
-      for (const source of allSources) source.#consider(listener);
+      for (const entry of [...allSources]) entry.consider(listener);
     }
     const remove = () => ActivitySource.removeActivityListener(listener);
     return { remove, [Symbol.dispose]: remove };
@@ -305,7 +324,7 @@ export class ActivitySource implements ActivitySourceInfo {
     const at = allListeners.indexOf(listener);
     if (at < 0) return;
     allListeners.splice(at, 1);
-    for (const source of allSources) source.#drop(listener);
+    for (const entry of [...allSources]) entry.drop(listener);
   }
 
   #consider(listener: ActivityListener): void {
@@ -384,8 +403,13 @@ export class ActivitySource implements ActivitySourceInfo {
     const given = options === undefined || options === null
       ? NO_OPTIONS
       : readStartOptions(options, this.#time, this.#limits.linkCount, this, name);
-    const parent = given.useCurrent ? Activity.current : given.parentActivity;
-    const remote = given.parentContext;
+    let parent = given.parentActivity;
+    let remote = given.parentContext;
+    if (given.useCurrent) {
+      const value = current.get();
+      if (isActivityObject(value)) parent = value;
+      else if (value !== undefined || denoTracing) [parent, remote] = parentOfCurrent(value);
+    }
     let traceId: string;
     let parentFlags: number;
     let traceState: string | undefined;
@@ -403,7 +427,7 @@ export class ActivitySource implements ActivitySourceInfo {
     }
     // Listeners without sample() answer "none": nothing to start.
     if (!this.#samples) return undefined;
-    return this.#sample(listeners, name, given, parent, traceId, parentFlags, traceState);
+    return this.#sample(listeners, name, given, parent, remote, traceId, parentFlags, traceState);
   }
 
   /**
@@ -416,11 +440,11 @@ export class ActivitySource implements ActivitySourceInfo {
     name: string,
     given: StartOptions,
     parent: Activity | undefined,
+    remote: ActivityContext | undefined,
     traceId: string,
     parentFlags: number,
     traceState: string | undefined,
   ): Activity | undefined {
-    const remote = given.parentContext;
     const creation: ActivityCreationOptions = {
       source: this,
       name,
@@ -523,43 +547,12 @@ export class ActivitySource implements ActivitySourceInfo {
       }
       return root === true ? Activity.run(null, () => fn(undefined)) : fn(undefined);
     }
-    return Activity.run(activity, () => {
-      let result: R;
-      try {
-        result = fn(activity);
-      } catch (error) {
-        failActivity(activity, error);
-        throw error;
-      }
-      if (isPromiseLike(result)) {
-        // Promise.resolve also covers thenables whose then() returns nothing or throws; it
-        // throws itself only for a promise whose `constructor` cannot be read, which a
-        // promise's resolve function does not look at.
-        let settled: Promise<unknown>;
-        try {
-          settled = Promise.resolve(result);
-        } catch {
-          settled = new Promise((resolve) => resolve(result));
-        }
-        return settled.then(
-          (value) => {
-            activity.stop();
-            return value;
-          },
-          (error: unknown) => {
-            failActivity(activity, error);
-            throw error;
-          },
-        ) as R;
-      }
-      activity.stop();
-      return result;
-    });
+    return runActive(activity, fn);
   }
 
   /** Unregisters the source: it starts no more activities. */
   [Symbol.dispose](): void {
-    allSources.delete(this);
+    allSources.delete(this.#entry);
     this.#setListeners([]);
   }
 }

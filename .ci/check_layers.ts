@@ -30,7 +30,15 @@ export const LAYERS: readonly Layer[] = [
   },
   {
     name: "model",
-    files: ["links.ts", "activity.ts", "_activity_record.ts", "source.ts", "_start.ts"],
+    files: [
+      "links.ts",
+      "activity.ts",
+      "_activity_record.ts",
+      "_is_activity.ts",
+      "log_context.ts",
+      "source.ts",
+      "_start.ts",
+    ],
   },
   { name: "contracts", files: ["processor.ts"] },
   {
@@ -49,6 +57,7 @@ export const LAYERS: readonly Layer[] = [
       "_http_server.ts",
       "otlp/*.ts",
       "graph/*.ts",
+      "otel/*.ts",
     ],
   },
   {
@@ -66,7 +75,15 @@ export const LAYERS: readonly Layer[] = [
   { name: "applications", files: ["dashboard/*.ts"] },
   {
     name: "entry points",
-    files: ["mod.ts", "http.ts", "auto.ts", "otlp/mod.ts", "graph/mod.ts", "dashboard/mod.ts"],
+    files: [
+      "mod.ts",
+      "http.ts",
+      "auto.ts",
+      "otlp/mod.ts",
+      "graph/mod.ts",
+      "dashboard/mod.ts",
+      "otel/mod.ts",
+    ],
   },
 ];
 

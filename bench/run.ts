@@ -108,6 +108,7 @@ const FILES: Record<string, () => Promise<unknown>> = {
   "bench/ids_bench.ts": () => import("./ids_bench.ts"),
   "bench/console_bench.ts": () => import("./console_bench.ts"),
   "bench/deno_otel_bench.ts": () => import("./deno_otel_bench.ts"),
+  "bench/otel_bridge_bench.ts": () => import("./otel_bridge_bench.ts"),
 };
 
 async function measureFile(file: string): Promise<void> {
@@ -229,6 +230,16 @@ const ROWS: Row[] = [
       name: "deno OTEL_DENO=true: startSpan, setAttribute, end",
       label: "Deno tracer, OTEL_DENO=true",
       minRatio: 2,
+    }],
+  },
+  {
+    row: "9",
+    what: "span through @opentelemetry/api (registerOpenTelemetry)",
+    file: "bench/otel_bridge_bench.ts",
+    peers: [{
+      name: "opentelemetry sdk: api startSpan, setAttribute, end",
+      label: "OpenTelemetry JS SDK (SimpleSpanProcessor + InMemorySpanExporter)",
+      minRatio: 5,
     }],
   },
 ];

@@ -22,7 +22,8 @@
  * @module
  */
 
-import { Activity } from "../activity.ts";
+import type { Activity } from "../activity.ts";
+import { isActivity } from "../_is_activity.ts";
 import type { ActivityExporter, ActivityProcessor, ProcessorContext } from "../processor.ts";
 import type { Resource } from "../resource.ts";
 import type { TagList } from "../tags.ts";
@@ -202,7 +203,7 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
    * @param activity The stopped activity.
    */
   onEnd(activity: Activity): void {
-    if (this.#shutdown || !(activity instanceof Activity) || !activity.recorded) return;
+    if (this.#shutdown || !isActivity(activity) || !activity.recorded) return;
     this.#store.insert(copyActivity(activity, this.#resource, this.#copies));
   }
 
@@ -215,7 +216,7 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
   export(activities: readonly Activity[], resource: Resource): void {
     if (this.#shutdown) return;
     for (const activity of activities) {
-      if (activity instanceof Activity) {
+      if (isActivity(activity)) {
         this.#store.insert(copyActivity(activity, resource, this.#copies));
       }
     }
@@ -256,13 +257,8 @@ export class LinkGraph implements ActivityProcessor, ActivityExporter {
    * ```
    */
   add(activity: Activity | ActivitySnapshot, resource?: Resource): boolean {
-    let isActivity: boolean;
-    try {
-      isActivity = activity instanceof Activity;
-    } catch {
-      isActivity = false; // a revoked proxy: copySnapshot says it cannot be read
-    }
-    if (isActivity) {
+    // A revoked proxy is no activity: copySnapshot says it cannot be read.
+    if (isActivity(activity)) {
       return this.#store.insert(
         copyActivity(activity as Activity, resource ?? this.#resource, this.#copies),
       );

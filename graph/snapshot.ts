@@ -20,7 +20,8 @@
  * @module
  */
 
-import { Activity } from "../activity.ts";
+import type { Activity } from "../activity.ts";
+import { isActivity } from "../_is_activity.ts";
 import type { ActivityEvent } from "../event.ts";
 import {
   ACTIVITY_KINDS,
@@ -162,7 +163,7 @@ export function copyActivity(
   resource: Resource | undefined,
   counter: CopyCounter,
 ): ActivitySnapshot {
-  if (!(activity instanceof Activity)) {
+  if (!isActivity(activity)) {
     throw new TypeError("Cannot snapshot activity: expected an Activity");
   }
   const service = resource?.get("service.name");

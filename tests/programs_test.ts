@@ -247,3 +247,123 @@ Deno.test({
     assert.equal(stdout, "exported Work\n");
   },
 });
+
+/** What tests/programs/two_bundles_scenario.mjs returns when the copies act as one module. */
+const TWO_BUNDLES = {
+  header: true,
+  headerCount: 1,
+  clientParent: true,
+  serverParent: true,
+  inOtherCopyParent: true,
+  currentShared: true,
+  fromOtherContext: true,
+  linked: true,
+  foreignBaggage: ["acme", [["tenant", "acme"]], true],
+  exported: ["ChildOfForeign", "FromOtherContext", "GET", "GET", "InOtherCopy", "Linked", "Outer"],
+};
+
+Deno.test({
+  name: "two bundles of the module are one module: header sent, parents line up, one current",
+  ignore: !RUN,
+  async fn() {
+    const flags = ["--allow-run=deno", "--allow-read", "--allow-write", "--allow-env"];
+    const { code, stdout, stderr } = await run("two_bundles.ts", flags);
+    assert.equal(stderr, "");
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(stdout), TWO_BUNDLES);
+  },
+});
+
+Deno.test({
+  name: "two bundles of the module are one module on Node.js too",
+  ignore: !RUN || !NODE,
+  async fn() {
+    const bundles: Record<string, string> = {};
+    for (const name of ["mod", "http"]) {
+      const bundle = await new Deno.Command("deno", {
+        args: ["bundle", "--quiet", new URL(`../${name}.ts`, import.meta.url).pathname],
+        stderr: "inherit",
+      }).output();
+      assert.equal(bundle.code, 0);
+      bundles[name] = new TextDecoder().decode(bundle.stdout);
+    }
+    const child = new Deno.Command("node", {
+      args: [new URL("./programs/two_bundles_node.mjs", import.meta.url).pathname],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(JSON.stringify(bundles)));
+    await writer.close();
+    const { code, stdout, stderr } = await child.output();
+    assert.equal(new TextDecoder().decode(stderr), "");
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), TWO_BUNDLES);
+  },
+});
+
+Deno.test({
+  name: "a copy of another version is kept apart and reported once",
+  ignore: !RUN,
+  async fn() {
+    const flags = ["--allow-run=deno", "--allow-read", "--allow-write", "--allow-env"];
+    const { code, stderr } = await run("two_bundles.ts", flags, ["--other-version"]);
+    assert.equal(code, 0);
+    assert.equal(
+      stderr,
+      "[@tracelinks/activity] warning: module registry: Error: Another version of @tracelinks/activity is loaded (@tracelinks/activity/v9); this one (@tracelinks/activity/v0.1) does not share the current activity, listeners or sources with it: activities of one are not parents of the other's\n",
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "examples/deno_otel.ts under OTEL_DENO=true: one trace, Deno's spans and activities interleaved, one traceparent per request",
+  ignore: !RUN || NO_NET,
+  async fn() {
+    await using receiver = startReceiver();
+    const example = new URL("../examples/deno_otel.ts", import.meta.url).pathname;
+    const output = await new Deno.Command("deno", {
+      args: ["run", "--no-prompt", "--allow-net=127.0.0.1", "--allow-env", example],
+      env: {
+        NO_COLOR: "1",
+        OTEL_DENO: "true",
+        OTEL_SERVICE_NAME: "shop",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+      },
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder();
+    assert.equal(text.decode(output.stderr), "");
+    const { answer, received } = JSON.parse(text.decode(output.stdout));
+    assert.equal(answer, "total: 42");
+    const spans = receiver.requests.filter((r) => r.path === "/v1/traces")
+      .flatMap((r) => decodeProtobuf(r.body))
+      .flatMap((request) =>
+        request.scopes.flatMap((s) => s.spans.map((span) => ({ ...span, scope: s.name })))
+      );
+    const one = (scope: string, name: string, kind: number, parent?: string) => {
+      const found = spans.filter((s) =>
+        s.scope === scope && s.name === name && s.kind === kind &&
+        (parent === undefined || s.parentSpanId === parent)
+      );
+      assert.equal(found.length, 1, `${scope} ${name} ${kind} under ${parent}`);
+      return found[0]!;
+    };
+    // Deno: the first fetch (client, root) and the frontend's request span (server).
+    const first = one("deno", "GET", 3, "");
+    const frontendDeno = one("deno", "GET", 2, first.spanId);
+    const frontend = one("Shop.Frontend", "GET /checkout", 2, frontendDeno.spanId);
+    const client = one("Shop.Frontend", "GET", 3, frontend.spanId);
+    const fetchDeno = one("deno", "GET", 3, client.spanId);
+    const backendDeno = one("deno", "GET", 2, fetchDeno.spanId);
+    const backend = one("Shop.Backend", "GET /price", 2, backendDeno.spanId);
+    one("Shop.Backend", "LookUpPrice", 1, backend.spanId);
+    assert.deepEqual(new Set(spans.map((s) => s.traceId)), new Set([first.traceId]));
+    // One traceparent per request: the innermost client span's (Deno's fetch span).
+    assert.equal(received.frontend, `00-${first.traceId}-${first.spanId}-01`);
+    assert.equal(received.backend, `00-${first.traceId}-${fetchDeno.spanId}-01`);
+  },
+});
