@@ -4,8 +4,7 @@
 // Context asks for a malformed traceparent.
 
 import { type Activity, isActivityObject } from "./activity.ts";
-import { ActivityContext, type ActivityLink, cleanTraceState } from "./links.ts";
-import { isValidSpanId, isValidTraceId } from "./ids.ts";
+import { ActivityContext, type ActivityLink, cleanTraceState, isCheckedContext } from "./links.ts";
 import { type ActivityKind, toActivityKind } from "./kind.ts";
 import { toTagList } from "./tags.ts";
 import { type TimeBase, toTicks } from "./_time.ts";
@@ -199,11 +198,7 @@ function parentContextOf(parent: unknown): ActivityContext | undefined {
       // A context made by the constructor is frozen and checked; anything else made to look
       // like one is copied through the constructor, which checks it, so that children never
       // get bad ids.
-      if (
-        Object.isFrozen(parent) && isValidTraceId(parent.traceId) && isValidSpanId(parent.spanId)
-      ) {
-        return parent;
-      }
+      if (isCheckedContext(parent)) return parent;
       return new ActivityContext(parent.traceId, parent.spanId, {
         traceFlags: parent.traceFlags,
         traceState: parent.traceState,

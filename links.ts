@@ -134,6 +134,41 @@ export function cleanTraceState(traceState: string | undefined): string | undefi
   return trimmed === "" ? undefined : trimmed;
 }
 
+/** The constructor's checks of the ids. */
+function checkIds(traceId: string, spanId: string): void {
+  if (!isValidTraceId(traceId)) {
+    throw new TypeError(
+      `Cannot make ActivityContext: trace id ${
+        JSON.stringify(traceId)
+      } is not 32 lowercase hex digits, not all zeros`,
+    );
+  }
+  if (!isValidSpanId(spanId)) {
+    throw new TypeError(
+      `Cannot make ActivityContext: span id ${
+        JSON.stringify(spanId)
+      } is not 16 lowercase hex digits, not all zeros`,
+    );
+  }
+}
+
+/**
+ * Set while a context is made from ids this module has just checked (parse, tryParse): the
+ * constructor does not check them a second time.
+ */
+let idsChecked = false;
+
+/** Whether an object was made by the ActivityContext constructor (set in its static block). */
+let madeByConstructor: (value: object) => boolean = () => false;
+
+/**
+ * Whether a value is an {@linkcode ActivityContext} made by its constructor, which checked its
+ * ids and froze it: nothing made to look like one (a frozen object with the prototype) passes.
+ */
+export function isCheckedContext(value: unknown): boolean {
+  return typeof value === "object" && value !== null && madeByConstructor(value);
+}
+
 /**
  * The identity of an activity as other activities see it: what a parent reference or a link
  * points at, and what travels in a W3C `traceparent` header.
@@ -169,21 +204,15 @@ export class ActivityContext {
    * @param options Trace flags, trace state and whether the context is remote.
    * @throws {TypeError} When an id or the flags have the wrong shape.
    */
+  static {
+    madeByConstructor = (value) => #brand in value;
+  }
+
+  /** The brand of contexts made by the constructor (see isCheckedContext). */
+  #brand(): void {}
+
   constructor(traceId: string, spanId: string, options: ActivityContextOptions = {}) {
-    if (!isValidTraceId(traceId)) {
-      throw new TypeError(
-        `Cannot make ActivityContext: trace id ${
-          JSON.stringify(traceId)
-        } is not 32 lowercase hex digits, not all zeros`,
-      );
-    }
-    if (!isValidSpanId(spanId)) {
-      throw new TypeError(
-        `Cannot make ActivityContext: span id ${
-          JSON.stringify(spanId)
-        } is not 16 lowercase hex digits, not all zeros`,
-      );
-    }
+    if (!idsChecked) checkIds(traceId, spanId);
     const traceFlags = options.traceFlags ?? 0;
     if (!isValidTraceFlags(traceFlags)) {
       throw new TypeError(
@@ -230,11 +259,7 @@ export class ActivityContext {
   static parse(traceparent: string, tracestate?: string): ActivityContext {
     const outcome = readTraceparent(traceparent);
     if (!outcome.ok) throw new SyntaxError(`Cannot parse traceparent: ${outcome.reason}`);
-    return new ActivityContext(outcome.traceId, outcome.spanId, {
-      traceFlags: outcome.traceFlags,
-      traceState: typeof tracestate === "string" ? tracestate : undefined,
-      isRemote: true,
-    });
+    return fromChecked(outcome, tracestate);
   }
 
   /**
@@ -255,11 +280,7 @@ export class ActivityContext {
   static tryParse(traceparent: string, tracestate?: string): ActivityContext | undefined {
     const outcome = readTraceparent(traceparent);
     if (!outcome.ok) return undefined;
-    return new ActivityContext(outcome.traceId, outcome.spanId, {
-      traceFlags: outcome.traceFlags,
-      traceState: typeof tracestate === "string" ? tracestate : undefined,
-      isRemote: true,
-    });
+    return fromChecked(outcome, tracestate);
   }
 
   /**
@@ -288,6 +309,31 @@ export class ActivityContext {
   toString(): string {
     return this.toTraceparent();
   }
+}
+
+/** A remote context from a traceparent read by readTraceparent, whose ids it checked. */
+function fromChecked(
+  outcome: { traceId: string; spanId: string; traceFlags: number },
+  tracestate: unknown,
+): ActivityContext {
+  idsChecked = true;
+  try {
+    return new ActivityContext(outcome.traceId, outcome.spanId, {
+      traceFlags: outcome.traceFlags,
+      traceState: typeof tracestate === "string" ? tracestate : undefined,
+      isRemote: true,
+    });
+  } finally {
+    idsChecked = false;
+  }
+}
+
+/**
+ * A remote context with the ids and flags of one made by the constructor (or read from a
+ * traceparent), and a trace state: the ids are not checked again.
+ */
+export function withTraceState(context: ActivityContext, traceState: string): ActivityContext {
+  return fromChecked(context, traceState);
 }
 
 /** Formats the parts of a version `00` traceparent; the caller guarantees valid parts. */

@@ -34,7 +34,12 @@
  */
 
 import { Activity } from "./activity.ts";
-import { ActivityContext, formatTraceparent, TRACESTATE_MAX_LENGTH } from "./links.ts";
+import {
+  ActivityContext,
+  formatTraceparent,
+  TRACESTATE_MAX_LENGTH,
+  withTraceState,
+} from "./links.ts";
 import {
   type CarrierGet,
   type CarrierSet,
@@ -354,11 +359,7 @@ export function extract(carrier: unknown, options?: ExtractOptions): ActivityCon
   const members = parseTraceState(stateLines);
   const traceState = members === undefined ? undefined : format(fit(members));
   if (traceState === undefined) return parsed;
-  return new ActivityContext(parsed.traceId, parsed.spanId, {
-    traceFlags: parsed.traceFlags,
-    traceState,
-    isRemote: true,
-  });
+  return withTraceState(parsed, traceState);
 }
 
 /**

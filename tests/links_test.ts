@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { ActivityContext, ActivityLink } from "../mod.ts";
+import {
+  ActivityContext,
+  ActivityLink,
+  ActivitySource,
+  createTracerProviderBuilder,
+  InMemoryExporter,
+} from "../mod.ts";
 
 const TRACE = "5ce4d8ad4926ecdd0084681f46fa38d9";
 const SPAN = "8f9e9441f0789f6e";
@@ -216,4 +222,24 @@ Deno.test("new ActivityLink() keeps a context and tags in the order given", asyn
     assert.throws(() => new ActivityLink(context, [[1, "x"]] as never), TypeError);
     assert.throws(() => new ActivityLink(context, new Map([[1, "x"]]) as never), TypeError);
   });
+});
+
+Deno.test("ActivitySource.startActivity() copies a parent made to look like a context, reading it once", () => {
+  const exporter = new InMemoryExporter();
+  using _provider = createTracerProviderBuilder().addSource("Fake.Parent")
+    .addInMemoryExporter(exporter).build();
+  // Frozen, with the prototype, valid ids on the first read and not after.
+  let reads = 0;
+  const fake = Object.freeze(Object.create(ActivityContext.prototype, {
+    traceId: { get: () => reads++ === 0 ? "0af7651916cd43dd8448eb211c80319c" : "not hex" },
+    spanId: { value: "b7ad6b7169203331" },
+    traceFlags: { value: 1 },
+    traceState: { value: undefined },
+    isRemote: { value: true },
+  })) as ActivityContext;
+  const child = new ActivitySource("Fake.Parent").startActivity("Child", { parent: fake })!;
+  child.stop();
+  assert.equal(child.traceId, "0af7651916cd43dd8448eb211c80319c");
+  assert.equal(child.parentSpanId, "b7ad6b7169203331");
+  assert.equal(reads, 1);
 });

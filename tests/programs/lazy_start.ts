@@ -14,10 +14,10 @@ Object.defineProperty(globalThis, "process", {
     return descriptor.get!.call(globalThis);
   },
 });
-for (const name of ["setTimeout", "setInterval"] as const) {
-  const original = globalThis[name];
-  // deno-lint-ignore no-explicit-any
-  (globalThis as any)[name] = (...args: Parameters<typeof original>) => {
+const timers = globalThis as unknown as Record<string, (...args: unknown[]) => unknown>;
+for (const name of ["setTimeout", "setInterval"]) {
+  const original = timers[name]!;
+  timers[name] = (...args: unknown[]) => {
     touched.push(name);
     return original(...args);
   };
