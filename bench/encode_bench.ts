@@ -4,7 +4,10 @@
 // eight tags `instrumentHandler` sets, and a child with two tags. Ours: `encodeOtlpTraces` in
 // `http/protobuf` (row 9) and `http/json` (row 10). Peer: `@opentelemetry/otlp-transformer`'s
 // `ProtobufTraceSerializer` and `JsonTraceSerializer` (the release that goes with SDK 2.12.1,
-// which its OTLP exporters use) on the same spans made by the SDK.
+// which its OTLP exporters use) on the same spans made by the SDK. The runner does not force a
+// full garbage collection between batches here (`collect: false`, both sides): it made V8 throw
+// away both encoders' optimized code at every batch ("embedded weak objects cleared"), so each
+// one-call batch ran unoptimized, 3 to 5 times slower.
 //
 //   deno bench --allow-env bench/encode_bench.ts
 
@@ -109,12 +112,14 @@ bench({
   name: "activity: encodeOtlpTraces, http/protobuf, 512 spans",
   group: "otlp protobuf",
   baseline: true,
+  collect: false,
   fn: () => keep(encodeOtlpTraces(ours.activities, ours.resource)),
 });
 
 bench({
   name: "opentelemetry: ProtobufTraceSerializer, 512 spans",
   group: "otlp protobuf",
+  collect: false,
   fn: () => keep(ProtobufTraceSerializer.serializeRequest(theirs)),
 });
 
@@ -122,11 +127,13 @@ bench({
   name: "activity: encodeOtlpTraces, http/json, 512 spans",
   group: "otlp json",
   baseline: true,
+  collect: false,
   fn: () => keep(encodeOtlpTraces(ours.activities, ours.resource, { protocol: "http/json" })),
 });
 
 bench({
   name: "opentelemetry: JsonTraceSerializer, 512 spans",
   group: "otlp json",
+  collect: false,
   fn: () => keep(JsonTraceSerializer.serializeRequest(theirs)),
 });

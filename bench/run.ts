@@ -59,12 +59,14 @@ const collectGarbage = (globalThis as { gc?: () => void }).gc;
  * so that no benchmark pays for garbage another one left; each still pays for the collections
  * its own batch causes.
  */
-async function settle(): Promise<void> {
+async function settle(collect = true): Promise<void> {
   await new Promise<void>((resolve) => setTimeout(resolve, 0));
-  collectGarbage?.();
+  if (collect) collectGarbage?.();
 }
 
 async function measureGroup(benches: BenchDefinition[]): Promise<Measured[]> {
+  // The same for every benchmark of a group, so that both sides are treated alike.
+  const collect = benches.every((b) => b.collect !== false);
   const sizes: number[] = [];
   const loops = benches.map(makeLoop);
   for (let i = 0; i < benches.length; i++) {
@@ -74,7 +76,7 @@ async function measureGroup(benches: BenchDefinition[]): Promise<Measured[]> {
     while (loop(fn, n) < BATCH_MS) n *= 2;
     const until = performance.now() + WARMUP_MS;
     while (performance.now() < until) loop(fn, n);
-    await settle();
+    await settle(collect);
     sizes.push(n);
   }
   const samples: number[][] = benches.map(() => []);
@@ -83,7 +85,7 @@ async function measureGroup(benches: BenchDefinition[]): Promise<Measured[]> {
       const i = (round + k) % benches.length;
       const ms = loops[i]!(benches[i]!.fn, sizes[i]!);
       samples[i]!.push((ms * 1e6) / sizes[i]!);
-      await settle();
+      await settle(collect);
     }
   }
   return benches.map((b, i) => {
