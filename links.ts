@@ -196,6 +196,13 @@ export class ActivityContext {
   /** Whether the context came from another process. */
   readonly isRemote: boolean;
 
+  static {
+    madeByConstructor = (value) => #brand in value;
+  }
+
+  /** The brand of contexts made by the constructor (see isCheckedContext). */
+  #brand(): void {}
+
   /**
    * Makes a context from its parts.
    *
@@ -204,13 +211,6 @@ export class ActivityContext {
    * @param options Trace flags, trace state and whether the context is remote.
    * @throws {TypeError} When an id or the flags have the wrong shape.
    */
-  static {
-    madeByConstructor = (value) => #brand in value;
-  }
-
-  /** The brand of contexts made by the constructor (see isCheckedContext). */
-  #brand(): void {}
-
   constructor(traceId: string, spanId: string, options: ActivityContextOptions = {}) {
     if (!idsChecked) checkIds(traceId, spanId);
     const traceFlags = options.traceFlags ?? 0;
