@@ -28,6 +28,11 @@ const servers = new Map<Activity, ServerState>();
 /** The most server activities whose state is kept at once (see `servers`). */
 const MAX_SERVERS = 65_536;
 
+/** Forgets a server activity that is stopped without {@linkcode end}. */
+export function forgetServer(activity: Activity): void {
+  servers.delete(activity);
+}
+
 /** Tags the route and names the activity after it, unless the handler renamed the activity. */
 export function applyRoute(activity: Activity, state: ServerState, route: string): void {
   activity.setTag("http.route", route);

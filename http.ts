@@ -36,6 +36,7 @@ import { failRequest, methodTags, requestTags, serverTags } from "./_http_tags.t
 import {
   applyRoute,
   end,
+  forgetServer,
   rememberServer,
   respond,
   routeOf,
@@ -322,7 +323,7 @@ export function instrumentHandler<I = ServeHandlerInfo>(
         started.remote ? call(request, ...rest) : Activity.run(null, () => call(request, ...rest))
       );
     }
-    return Activity.run(activity, () => serve(activity, state, () => call(request, ...rest)));
+    return Activity.run(activity, () => serve(activity, state, call, request, rest));
   };
 }
 
@@ -336,27 +337,42 @@ function settle(fn: () => Response | Promise<Response>): Promise<Response> {
 }
 
 /**
- * Runs the handler with its server activity current, records its response or failure, and
- * returns the response, whose body ends the activity (see `respond`).
+ * Runs the handler (with its server activity current: the caller runs this in it), records its
+ * response or failure, and returns the response, whose body ends the activity (see `respond`).
  */
 function serve(
   activity: Activity,
   state: ServerState,
-  handle: () => Response | Promise<Response>,
+  call: (request: Request, ...rest: unknown[]) => Response | Promise<Response>,
+  request: Request,
+  rest: unknown[],
 ): Promise<Response> {
-  const fail = (error: unknown): never => {
-    failRequest(activity, error);
-    end(activity, state);
-    throw error;
-  };
   let result: Response | Promise<Response>;
   try {
-    result = handle();
+    result = call(request, ...rest);
   } catch (error) {
-    return settle(() => fail(error));
+    return Promise.reject(failed(activity, state, error));
   }
-  if (result instanceof Response) return settle(() => respond(activity, state, result));
-  return Promise.resolve(result).then((response) => respond(activity, state, response), fail);
+  if (result instanceof Response) {
+    try {
+      return Promise.resolve(respond(activity, state, result));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  return Promise.resolve(result).then(
+    (response) => respond(activity, state, response),
+    (error: unknown) => {
+      throw failed(activity, state, error);
+    },
+  );
+}
+
+/** Records a handler's failure and ends its activity; returns the error, to be rethrown. */
+function failed(activity: Activity, state: ServerState, error: unknown): unknown {
+  failRequest(activity, error);
+  end(activity, state);
+  return error;
 }
 
 /** A request's server activity (when sampled) and whether the request carried a parent. */
@@ -399,7 +415,10 @@ function startServerActivity(
     }
     return { activity, state, remote: parent !== undefined };
   } catch (error) {
-    activity?.stop();
+    if (activity !== undefined) {
+      forgetServer(activity);
+      activity.stop();
+    }
     throw error;
   }
 }
