@@ -57,6 +57,15 @@ type ParseOutcome =
  * several values combined (as HTTP combines repeated header lines), never one.
  */
 function readTraceparent(text: unknown): ParseOutcome {
+  if (typeof text === "string" && text.length === TRACEPARENT_LENGTH) {
+    const read = readVersion00(text);
+    if (read !== undefined) return read;
+  }
+  return readStepByStep(text);
+}
+
+/** {@linkcode readTraceparent} one rule at a time, saying which one fails. */
+function readStepByStep(text: unknown): ParseOutcome {
   if (typeof text !== "string") {
     return { ok: false, reason: `expected a string, got ${typeof text}` };
   }
@@ -115,6 +124,34 @@ function readTraceparent(text: unknown): ParseOutcome {
     };
   }
   return { ok: true, traceId, spanId, traceFlags: parseInt(flags, 16) };
+}
+
+/**
+ * A valid version `00` traceparent of exactly 55 characters, read in one pass: `00-`, 32 and 16
+ * lowercase hex digits not all zeros, each followed by `-`, and two hex digits of flags.
+ * `undefined` for anything else, which readTraceparent then reads step by step to say why.
+ */
+function readVersion00(text: string): ParseOutcome | undefined {
+  if (text.charCodeAt(0) !== 0x30 || text.charCodeAt(1) !== 0x30) return undefined;
+  let traceBits = 0;
+  let spanBits = 0;
+  for (let i = 2; i < TRACEPARENT_LENGTH; i++) {
+    const c = text.charCodeAt(i);
+    if (i === 2 || i === 35 || i === 52) {
+      if (c !== 0x2d) return undefined; // "-"
+      continue;
+    }
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return undefined;
+    if (i < 35) traceBits |= c ^ 0x30;
+    else if (i < 52) spanBits |= c ^ 0x30;
+  }
+  if (traceBits === 0 || spanBits === 0) return undefined;
+  return {
+    ok: true,
+    traceId: text.slice(3, 35),
+    spanId: text.slice(36, 52),
+    traceFlags: parseInt(text.slice(53, 55), 16),
+  };
 }
 
 /** The length this module keeps a combined `tracestate` within (what the specification asks). */

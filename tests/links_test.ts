@@ -243,3 +243,23 @@ Deno.test("ActivitySource.startActivity() copies a parent made to look like a co
   assert.equal(child.parentSpanId, "b7ad6b7169203331");
   assert.equal(reads, 1);
 });
+
+Deno.test("ActivityContext.tryParse() accepts a 55-character traceparent exactly when the grammar does", () => {
+  // Any version but ff; a later version may be 55 characters long too.
+  const grammar = /^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+  const valid = `00-${TRACE}-${SPAN}-01`;
+  const zeros = `00-${"0".repeat(32)}-${"0".repeat(16)}-00`;
+  let checked = 0;
+  for (const base of [valid, zeros]) {
+    for (let at = 0; at < base.length; at++) {
+      for (const c of ["0", "1", "9", "a", "f", "g", "A", "F", "-", ",", " ", "é", "\0"]) {
+        const text = base.slice(0, at) + c + base.slice(at + 1);
+        const context = ActivityContext.tryParse(text);
+        assert.equal(context !== undefined, grammar.test(text), text);
+        if (context !== undefined) assert.equal(context.toTraceparent(), `00${text.slice(2)}`);
+        checked++;
+      }
+    }
+  }
+  assert.equal(checked, 2 * 55 * 13);
+});
