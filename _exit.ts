@@ -8,7 +8,7 @@
 //
 // Nothing is installed in browsers, where `beforeunload` would ask the user to stay on the page.
 
-import { MAX_TIMER_DELAY } from "./_timers.ts";
+import { MAX_TIMER_DELAY, QUICK_JOBS, settlesSoon } from "./_timers.ts";
 
 /** What a participant does at each moment. */
 export interface ExitHooks {
@@ -75,13 +75,23 @@ function beforeExit(): boolean {
     }
   }
   if (work.length === 0) return false;
+  void holdUntil(Promise.allSettled(work));
+  return true;
+}
+
+/**
+ * Keeps the program alive until `work` settles: with an interval, unless the work is done
+ * within the promise jobs that run before the runtime looks for more to do (its own timers
+ * wait that long and more before they are made).
+ */
+async function holdUntil(work: Promise<unknown>): Promise<void> {
+  if (await settlesSoon(work, QUICK_JOBS * 8)) return;
   try {
     const hold = globalThis.setInterval(() => {}, MAX_TIMER_DELAY);
-    Promise.allSettled(work).then(() => globalThis.clearInterval(hold));
+    work.then(() => globalThis.clearInterval(hold));
   } catch {
     // Without an interval, the work keeps the program alive only if it holds something itself.
   }
-  return true;
 }
 
 function exit(): void {

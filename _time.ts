@@ -21,12 +21,19 @@ export interface TimeBase {
   readonly originMs: number;
   /** The origin's fraction of a millisecond. */
   readonly fractionMs: number;
+  /** The whole millisecond of the origin in epoch nanoseconds, made once. */
+  readonly originNs: bigint;
 }
 
 /** Makes the time base of a clock. */
 export function timeBase(clock: Clock): TimeBase {
   const originMs = Math.floor(clock.timeOrigin);
-  return { clock, originMs, fractionMs: clock.timeOrigin - originMs };
+  return {
+    clock,
+    originMs,
+    fractionMs: clock.timeOrigin - originMs,
+    originNs: BigInt(originMs) * 1_000_000n,
+  };
 }
 
 /** The default time base: `performance`. */
@@ -78,7 +85,7 @@ export function toTicks(base: TimeBase, time: unknown): number | undefined {
 
 /** Epoch nanoseconds of an instant. */
 export function unixNano(base: TimeBase, ticks: number): bigint {
-  return BigInt(base.originMs) * 1_000_000n + BigInt(ticks) * 100n;
+  return base.originNs + BigInt(ticks) * 100n;
 }
 
 /** The whole epoch milliseconds of an instant (for a `Date`). */

@@ -21,15 +21,32 @@ export function unrefTimer(handle: unknown): void {
   }
 }
 
+/** Promise jobs to wait for work that is as good as done before a timer is made for it. */
+export const QUICK_JOBS = 64;
+
+/**
+ * Whether `work` settles within `jobs` promise jobs (the callbacks queued in the meantime run
+ * too): work that waits for nothing (no export under way) does, and then needs no timer.
+ * Making the first timer loads the runtime's timer code, which takes Deno a few milliseconds
+ * of a short program's life.
+ */
+export async function settlesSoon(work: PromiseLike<unknown>, jobs: number): Promise<boolean> {
+  let done = false;
+  Promise.resolve(work).then(() => done = true, () => done = true);
+  for (let i = 0; i < jobs && !done; i++) await undefined;
+  return done;
+}
+
 /**
  * Waits for `work`, at most `ms` milliseconds (`Infinity`: no limit); resolves `true` when it
  * settled in time, `false` when the time ran out first. The timer never keeps the program
- * alive, and `work` rejecting counts as settled.
+ * alive, and `work` rejecting counts as settled. Work done within a few promise jobs needs no
+ * timer.
  */
-export function settlesWithin(work: PromiseLike<unknown>, ms: number): Promise<boolean> {
+export async function settlesWithin(work: PromiseLike<unknown>, ms: number): Promise<boolean> {
   const settled = Promise.resolve(work).then(() => true, () => true);
-  if (ms === Infinity) return settled;
-  return new Promise<boolean>((resolve) => {
+  if (ms === Infinity || await settlesSoon(settled, QUICK_JOBS)) return settled;
+  return await new Promise<boolean>((resolve) => {
     const handle = globalThis.setTimeout(() => resolve(false), Math.min(ms, MAX_TIMER_DELAY));
     unrefTimer(handle);
     settled.then(() => {

@@ -52,21 +52,46 @@ const asyncContextVariable = (globalThis as {
   AsyncContext?: { Variable?: new <T>() => AsyncContextVariableLike<T> };
 }).AsyncContext?.Variable;
 
-function loadAsyncLocalStorage(): AsyncLocalStorageClass | undefined {
+type BuiltinModules = { getBuiltinModule?: (name: string) => unknown };
+
+/** `process`, when it can load Node.js's built-in modules (Node.js 20.16+, Bun, Deno 2). */
+function builtinModules(): BuiltinModules | undefined {
   try {
-    const proc = (globalThis as {
-      process?: { getBuiltinModule?: (name: string) => unknown };
-    }).process;
-    const hooks = proc?.getBuiltinModule?.("node:async_hooks") as
-      | { AsyncLocalStorage?: AsyncLocalStorageClass }
-      | undefined;
-    return hooks?.AsyncLocalStorage;
+    const proc = (globalThis as { process?: BuiltinModules }).process;
+    return typeof proc?.getBuiltinModule === "function" ? proc : undefined;
   } catch {
     return undefined;
   }
 }
 
-const asyncLocalStorage = asyncContextVariable ? undefined : loadAsyncLocalStorage();
+// Deno makes `process` on first access, which takes milliseconds (it loads Node.js's process
+// module): there it is only checked to be present (`in` does not make it) until a variable first
+// runs with a value, since Deno 2 has getBuiltinModule. Elsewhere `process` is asked at once.
+const hasBuiltinModules = typeof (globalThis as { Deno?: unknown }).Deno === "object"
+  ? "process" in globalThis
+  : builtinModules() !== undefined;
+
+/** AsyncLocalStorage once loaded (`null`: it could not be), `undefined` before. */
+let asyncLocalStorage: AsyncLocalStorageClass | null | undefined;
+
+/**
+ * Loads AsyncLocalStorage, on the first `run` of a variable: `node:async_hooks` takes
+ * milliseconds to load in Deno, which a program that never makes an activity current (one
+ * that only records, say) need not pay at start-up.
+ */
+function loadAsyncLocalStorage(): AsyncLocalStorageClass | null {
+  if (asyncLocalStorage === undefined) {
+    try {
+      const hooks = builtinModules()?.getBuiltinModule?.("node:async_hooks") as
+        | { AsyncLocalStorage?: AsyncLocalStorageClass }
+        | undefined;
+      asyncLocalStorage = hooks?.AsyncLocalStorage ?? null;
+    } catch {
+      asyncLocalStorage = null;
+    }
+  }
+  return asyncLocalStorage;
+}
 
 /**
  * The mechanism this runtime uses for context values: `"AsyncContext"`,
@@ -84,7 +109,7 @@ const asyncLocalStorage = asyncContextVariable ? undefined : loadAsyncLocalStora
  */
 export const contextBackend: ContextBackend = asyncContextVariable
   ? "AsyncContext"
-  : asyncLocalStorage
+  : hasBuiltinModules
   ? "AsyncLocalStorage"
   : "synchronous";
 
@@ -135,7 +160,8 @@ class LocalStorageStore<T> implements Store<T> {
 
 function newStore<T>(): Store<T> {
   if (asyncContextVariable) return new asyncContextVariable<T>();
-  if (asyncLocalStorage) return new LocalStorageStore(new asyncLocalStorage<T>());
+  const storage = loadAsyncLocalStorage();
+  if (storage) return new LocalStorageStore(new storage<T>());
   return new SynchronousStore<T>();
 }
 
@@ -162,7 +188,8 @@ function newStore<T>(): Store<T> {
  * ```
  */
 export class ContextVariable<T> {
-  readonly #store: Store<T> = newStore<T>();
+  // Made on the first run with a value: until then every flow's value is undefined.
+  #store: Store<T> | undefined = undefined;
 
   /**
    * Returns the value of the current flow.
@@ -170,7 +197,8 @@ export class ContextVariable<T> {
    * @returns The value, or `undefined` outside any {@linkcode ContextVariable.run}.
    */
   get(): T | undefined {
-    return this.#store.get();
+    const store = this.#store;
+    return store === undefined ? undefined : store.get();
   }
 
   /**
@@ -182,6 +210,12 @@ export class ContextVariable<T> {
    * @returns What `fn` returns (a promise stays a promise).
    */
   run<R>(value: T | undefined, fn: () => R): R {
-    return this.#store.run(value, fn);
+    let store = this.#store;
+    if (store === undefined) {
+      // No flow has a value yet, so running without one changes nothing.
+      if (value === undefined) return fn();
+      store = this.#store = newStore<T>();
+    }
+    return store.run(value, fn);
   }
 }

@@ -41,6 +41,7 @@ import { failRequest, methodTags, requestTags, serverTags } from "./_http_tags.t
 import {
   applyRoute,
   end,
+  forgetServer,
   rememberServer,
   respond,
   routeOf,
@@ -321,34 +322,74 @@ export function instrumentHandler<I = ServeHandlerInfo>(
     throw new TypeError("Cannot instrument handler: options.route must be a string or a function");
   }
   const call = handler as (request: Request, ...rest: unknown[]) => Response | Promise<Response>;
-  return async (request: Request, ...rest: unknown[]): Promise<Response> => {
+  // Not an async function: a handler that answers at once costs no promise but the one
+  // returned, and no continuation of this function after an await.
+  return (request: Request, ...rest: unknown[]): Promise<Response> => {
     let started: Started;
     try {
       started = startServerActivity(source, route, request);
     } catch (error) {
       // Not a request this wrapper can read (plain JavaScript): serve it untraced.
       reporter.report(handler, error, "instrumentHandler reading the request");
-      return await call(request, ...rest);
+      return settle(() => call(request, ...rest));
     }
     const { activity, state } = started;
     if (activity === undefined || state === undefined) {
       // Nothing samples the request: a new trace's children must not attach elsewhere.
-      return await (started.remote
-        ? call(request, ...rest)
-        : Activity.run(null, () => call(request, ...rest)));
+      return settle(() =>
+        started.remote ? call(request, ...rest) : Activity.run(null, () => call(request, ...rest))
+      );
     }
-    return await Activity.run(activity, async () => {
-      let response: Response;
-      try {
-        response = await call(request, ...rest);
-      } catch (error) {
-        failRequest(activity, error);
-        end(activity, state);
-        throw error;
-      }
-      return await respond(activity, state, response);
-    });
+    return Activity.run(activity, () => serve(activity, state, call, request, rest));
   };
+}
+
+/** What a handler returns or throws, as a promise. */
+function settle(fn: () => Response | Promise<Response>): Promise<Response> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Runs the handler (with its server activity current: the caller runs this in it), records its
+ * response or failure, and returns the response, whose body ends the activity (see `respond`).
+ */
+function serve(
+  activity: Activity,
+  state: ServerState,
+  call: (request: Request, ...rest: unknown[]) => Response | Promise<Response>,
+  request: Request,
+  rest: unknown[],
+): Promise<Response> {
+  let result: Response | Promise<Response>;
+  try {
+    result = call(request, ...rest);
+  } catch (error) {
+    return Promise.reject(failed(activity, state, error));
+  }
+  if (result instanceof Response) {
+    try {
+      return Promise.resolve(respond(activity, state, result));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  return Promise.resolve(result).then(
+    (response) => respond(activity, state, response),
+    (error: unknown) => {
+      throw failed(activity, state, error);
+    },
+  );
+}
+
+/** Records a handler's failure and ends its activity; returns the error, to be rethrown. */
+function failed(activity: Activity, state: ServerState, error: unknown): unknown {
+  failRequest(activity, error);
+  end(activity, state);
+  return error;
 }
 
 /** A request's server activity (when sampled) and whether the request carried a parent. */
@@ -392,7 +433,10 @@ function startServerActivity(
     }
     return { activity, state, remote: parent !== undefined };
   } catch (error) {
-    activity?.stop();
+    if (activity !== undefined) {
+      forgetServer(activity);
+      activity.stop();
+    }
     throw error;
   }
 }

@@ -58,6 +58,15 @@ type ParseOutcome =
  * several values combined (as HTTP combines repeated header lines), never one.
  */
 function readTraceparent(text: unknown): ParseOutcome {
+  if (typeof text === "string" && text.length === TRACEPARENT_LENGTH) {
+    const read = readVersion00(text);
+    if (read !== undefined) return read;
+  }
+  return readStepByStep(text);
+}
+
+/** {@linkcode readTraceparent} one rule at a time, saying which one fails. */
+function readStepByStep(text: unknown): ParseOutcome {
   if (typeof text !== "string") {
     return { ok: false, reason: `expected a string, got ${typeof text}` };
   }
@@ -118,6 +127,34 @@ function readTraceparent(text: unknown): ParseOutcome {
   return { ok: true, traceId, spanId, traceFlags: parseInt(flags, 16) };
 }
 
+/**
+ * A valid version `00` traceparent of exactly 55 characters, read in one pass: `00-`, 32 and 16
+ * lowercase hex digits not all zeros, each followed by `-`, and two hex digits of flags.
+ * `undefined` for anything else, which readTraceparent then reads step by step to say why.
+ */
+function readVersion00(text: string): ParseOutcome | undefined {
+  if (text.charCodeAt(0) !== 0x30 || text.charCodeAt(1) !== 0x30) return undefined;
+  let traceBits = 0;
+  let spanBits = 0;
+  for (let i = 2; i < TRACEPARENT_LENGTH; i++) {
+    const c = text.charCodeAt(i);
+    if (i === 2 || i === 35 || i === 52) {
+      if (c !== 0x2d) return undefined; // "-"
+      continue;
+    }
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return undefined;
+    if (i < 35) traceBits |= c ^ 0x30;
+    else if (i < 52) spanBits |= c ^ 0x30;
+  }
+  if (traceBits === 0 || spanBits === 0) return undefined;
+  return {
+    ok: true,
+    traceId: text.slice(3, 35),
+    spanId: text.slice(36, 52),
+    traceFlags: parseInt(text.slice(53, 55), 16),
+  };
+}
+
 /** The length this module keeps a combined `tracestate` within (what the specification asks). */
 export const TRACESTATE_MAX_LENGTH = 512;
 
@@ -133,6 +170,41 @@ export function cleanTraceState(traceState: string | undefined): string | undefi
   }
   const trimmed = traceState.trim();
   return trimmed === "" ? undefined : trimmed;
+}
+
+/** The constructor's checks of the ids. */
+function checkIds(traceId: string, spanId: string): void {
+  if (!isValidTraceId(traceId)) {
+    throw new TypeError(
+      `Cannot make ActivityContext: trace id ${
+        JSON.stringify(traceId)
+      } is not 32 lowercase hex digits, not all zeros`,
+    );
+  }
+  if (!isValidSpanId(spanId)) {
+    throw new TypeError(
+      `Cannot make ActivityContext: span id ${
+        JSON.stringify(spanId)
+      } is not 16 lowercase hex digits, not all zeros`,
+    );
+  }
+}
+
+/**
+ * Set while a context is made from ids this module has just checked (parse, tryParse): the
+ * constructor does not check them a second time.
+ */
+let idsChecked = false;
+
+/** Whether an object was made by the ActivityContext constructor (set in its static block). */
+let madeByConstructor: (value: object) => boolean = () => false;
+
+/**
+ * Whether a value is an {@linkcode ActivityContext} made by its constructor, which checked its
+ * ids and froze it: nothing made to look like one (a frozen object with the prototype) passes.
+ */
+export function isCheckedContext(value: unknown): boolean {
+  return typeof value === "object" && value !== null && madeByConstructor(value);
 }
 
 /**
@@ -166,6 +238,13 @@ export class ActivityContext {
   /** Whether the context came from another process. */
   readonly isRemote: boolean;
 
+  static {
+    madeByConstructor = (value) => #brand in value;
+  }
+
+  /** The brand of contexts made by the constructor (see isCheckedContext). */
+  #brand(): void {}
+
   /**
    * Makes a context from its parts.
    *
@@ -175,20 +254,7 @@ export class ActivityContext {
    * @throws {TypeError} When an id or the flags have the wrong shape.
    */
   constructor(traceId: string, spanId: string, options: ActivityContextOptions = {}) {
-    if (!isValidTraceId(traceId)) {
-      throw new TypeError(
-        `Cannot make ActivityContext: trace id ${
-          JSON.stringify(traceId)
-        } is not 32 lowercase hex digits, not all zeros`,
-      );
-    }
-    if (!isValidSpanId(spanId)) {
-      throw new TypeError(
-        `Cannot make ActivityContext: span id ${
-          JSON.stringify(spanId)
-        } is not 16 lowercase hex digits, not all zeros`,
-      );
-    }
+    if (!idsChecked) checkIds(traceId, spanId);
     const traceFlags = options.traceFlags ?? 0;
     if (!isValidTraceFlags(traceFlags)) {
       throw new TypeError(
@@ -235,11 +301,7 @@ export class ActivityContext {
   static parse(traceparent: string, tracestate?: string): ActivityContext {
     const outcome = readTraceparent(traceparent);
     if (!outcome.ok) throw new SyntaxError(`Cannot parse traceparent: ${outcome.reason}`);
-    return new ActivityContext(outcome.traceId, outcome.spanId, {
-      traceFlags: outcome.traceFlags,
-      traceState: typeof tracestate === "string" ? tracestate : undefined,
-      isRemote: true,
-    });
+    return fromChecked(outcome, tracestate);
   }
 
   /**
@@ -260,11 +322,7 @@ export class ActivityContext {
   static tryParse(traceparent: string, tracestate?: string): ActivityContext | undefined {
     const outcome = readTraceparent(traceparent);
     if (!outcome.ok) return undefined;
-    return new ActivityContext(outcome.traceId, outcome.spanId, {
-      traceFlags: outcome.traceFlags,
-      traceState: typeof tracestate === "string" ? tracestate : undefined,
-      isRemote: true,
-    });
+    return fromChecked(outcome, tracestate);
   }
 
   /**
@@ -293,6 +351,31 @@ export class ActivityContext {
   toString(): string {
     return this.toTraceparent();
   }
+}
+
+/** A remote context from a traceparent read by readTraceparent, whose ids it checked. */
+function fromChecked(
+  outcome: { traceId: string; spanId: string; traceFlags: number },
+  tracestate: unknown,
+): ActivityContext {
+  idsChecked = true;
+  try {
+    return new ActivityContext(outcome.traceId, outcome.spanId, {
+      traceFlags: outcome.traceFlags,
+      traceState: typeof tracestate === "string" ? tracestate : undefined,
+      isRemote: true,
+    });
+  } finally {
+    idsChecked = false;
+  }
+}
+
+/**
+ * A remote context with the ids and flags of one made by the constructor (or read from a
+ * traceparent), and a trace state: the ids are not checked again.
+ */
+export function withTraceState(context: ActivityContext, traceState: string): ActivityContext {
+  return fromChecked(context, traceState);
 }
 
 /** Formats the parts of a version `00` traceparent; the caller guarantees valid parts. */
@@ -421,12 +504,7 @@ export function isActivityLink(value: unknown): value is ActivityLink {
  * @throws {TypeError} When the context's ids or flags are not valid.
  */
 export function ownContext(context: ActivityContext): ActivityContext {
-  if (
-    context instanceof ActivityContext && Object.isFrozen(context) &&
-    isValidTraceId(context.traceId) && isValidSpanId(context.spanId)
-  ) {
-    return context;
-  }
+  if (isCheckedContext(context)) return context;
   return new ActivityContext(context.traceId, context.spanId, {
     traceFlags: context.traceFlags,
     traceState: context.traceState,

@@ -40,6 +40,7 @@ import {
   formatTraceparent,
   isActivityContext,
   TRACESTATE_MAX_LENGTH,
+  withTraceState,
 } from "./links.ts";
 import {
   type CarrierGet,
@@ -366,11 +367,7 @@ export function extract(carrier: unknown, options?: ExtractOptions): ActivityCon
   const members = parseTraceState(stateLines);
   const traceState = members === undefined ? undefined : format(fit(members));
   if (traceState === undefined) return parsed;
-  return new ActivityContext(parsed.traceId, parsed.spanId, {
-    traceFlags: parsed.traceFlags,
-    traceState,
-    isRemote: true,
-  });
+  return withTraceState(parsed, traceState);
 }
 
 /**

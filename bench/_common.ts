@@ -62,6 +62,12 @@ export interface BenchDefinition {
   baseline?: boolean;
   /** Skip it (for example when the peer is not available in this run). */
   ignore?: boolean;
+  /**
+   * Whether `bench/run.ts` collects garbage between batches (default: yes). A forced full
+   * collection clears objects that optimized code holds weakly, and V8 then throws that code
+   * away: work of a few milliseconds a call (one call per batch) would run unoptimized every time.
+   */
+  collect?: boolean;
   /** One iteration. */
   fn: () => void;
 }

@@ -59,12 +59,14 @@ const collectGarbage = (globalThis as { gc?: () => void }).gc;
  * so that no benchmark pays for garbage another one left; each still pays for the collections
  * its own batch causes.
  */
-async function settle(): Promise<void> {
+async function settle(collect = true): Promise<void> {
   await new Promise<void>((resolve) => setTimeout(resolve, 0));
-  collectGarbage?.();
+  if (collect) collectGarbage?.();
 }
 
 async function measureGroup(benches: BenchDefinition[]): Promise<Measured[]> {
+  // The same for every benchmark of a group, so that both sides are treated alike.
+  const collect = benches.every((b) => b.collect !== false);
   const sizes: number[] = [];
   const loops = benches.map(makeLoop);
   for (let i = 0; i < benches.length; i++) {
@@ -74,7 +76,7 @@ async function measureGroup(benches: BenchDefinition[]): Promise<Measured[]> {
     while (loop(fn, n) < BATCH_MS) n *= 2;
     const until = performance.now() + WARMUP_MS;
     while (performance.now() < until) loop(fn, n);
-    await settle();
+    await settle(collect);
     sizes.push(n);
   }
   const samples: number[][] = benches.map(() => []);
@@ -83,7 +85,7 @@ async function measureGroup(benches: BenchDefinition[]): Promise<Measured[]> {
       const i = (round + k) % benches.length;
       const ms = loops[i]!(benches[i]!.fn, sizes[i]!);
       samples[i]!.push((ms * 1e6) / sizes[i]!);
-      await settle();
+      await settle(collect);
     }
   }
   return benches.map((b, i) => {
@@ -109,6 +111,7 @@ const FILES: Record<string, () => Promise<unknown>> = {
   "bench/console_bench.ts": () => import("./console_bench.ts"),
   "bench/deno_otel_bench.ts": () => import("./deno_otel_bench.ts"),
   "bench/otel_bridge_bench.ts": () => import("./otel_bridge_bench.ts"),
+  "bench/encode_bench.ts": () => import("./encode_bench.ts"),
 };
 
 async function measureFile(file: string): Promise<void> {
@@ -140,6 +143,8 @@ interface Row {
   row: string;
   what: string;
   file: string;
+  /** The group of the file the row reads, when the file has several. */
+  group?: string;
   env?: Record<string, string>;
   peers: Peer[];
   /** Most nanoseconds per call for ours, if the row has such a target. */
@@ -234,6 +239,28 @@ const ROWS: Row[] = [
   },
   {
     row: "9",
+    what: "OTLP encoding, 512 spans, protobuf",
+    file: "bench/encode_bench.ts",
+    group: "otlp protobuf",
+    peers: [{
+      name: "opentelemetry: ProtobufTraceSerializer, 512 spans",
+      label: "otlp-transformer ProtobufTraceSerializer",
+      minRatio: 10,
+    }],
+  },
+  {
+    row: "10",
+    what: "OTLP encoding, 512 spans, JSON",
+    file: "bench/encode_bench.ts",
+    group: "otlp json",
+    peers: [{
+      name: "opentelemetry: JsonTraceSerializer, 512 spans",
+      label: "otlp-transformer JsonTraceSerializer",
+      minRatio: 3,
+    }],
+  },
+  {
+    row: "11",
     what: "span through @opentelemetry/api (registerOpenTelemetry)",
     file: "bench/otel_bridge_bench.ts",
     peers: [{
@@ -274,11 +301,14 @@ async function drive(): Promise<void> {
   ];
   let allMet = true;
   const measuredRows = new Map<string, string[]>();
+  const byFile = new Map<string, Promise<Measured[]>>();
   for (const row of ROWS) {
     const out: string[] = [];
     measuredRows.set(row.row, out);
-    const measured: Measured[] = JSON.parse(
-      await run(deno, [
+    // A file with several rows (groups) is measured once.
+    let file = byFile.get(row.file);
+    if (file === undefined) {
+      file = run(deno, [
         "run",
         "--allow-env",
         "--allow-read=.",
@@ -286,8 +316,10 @@ async function drive(): Promise<void> {
         "bench/run.ts",
         "--measure",
         row.file,
-      ], row.env),
-    );
+      ], row.env).then((text) => JSON.parse(text) as Measured[]);
+      byFile.set(row.file, file);
+    }
+    const measured = (await file).filter((m) => row.group === undefined || m.group === row.group);
     const ours = measured.find((m) => m.baseline);
     if (ours === undefined) {
       out.push(`| ${row.row} | ${row.what} | not measured (peer unavailable) | | | | | **no** |`);
@@ -327,7 +359,9 @@ async function drive(): Promise<void> {
       memory.ratio.toFixed(2)
     } | >= 3 (ours <= 1/3) | ${memoryMet ? "yes" : "**no**"} |`,
   ]);
-  for (const key of [...measuredRows.keys()].sort()) lines.push(...measuredRows.get(key)!);
+  for (const key of [...measuredRows.keys()].sort((a, b) => Number(a) - Number(b))) {
+    lines.push(...measuredRows.get(key)!);
+  }
 
   let cpu = "unknown CPU";
   try {

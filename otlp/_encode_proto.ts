@@ -56,15 +56,29 @@ function writeKeyValue(w: ProtoWriter, field: number, key: string, value: AnyVal
   w.end(mark);
 }
 
+const TWO_POW_63 = 2 ** 63;
+
 function writeTags(w: ProtoWriter, field: number, tags: TagList): void {
   let stack: unknown[] | undefined;
-  for (const [key, value] of tags) {
+  for (let i = 0; i < tags.length; i++) {
+    const tag = tags[i]!;
+    const key = tag[0];
+    const value = tag[1];
+    // The common cases, strings and numbers, without an intermediate value (the same
+    // AnyValue as toAnyValue's).
     if (typeof value === "string") {
-      // The common case, without an intermediate value.
       const kv = w.begin(field);
-      w.string(1, key);
+      w.key(key);
       const any = w.begin(2);
       w.string(1, value, true);
+      w.end(any);
+      w.end(kv);
+    } else if (typeof value === "number") {
+      const kv = w.begin(field);
+      w.key(key);
+      const any = w.begin(2);
+      if (Number.isInteger(value) && Math.abs(value) < TWO_POW_63) w.int64Number(3, value);
+      else w.double(4, value);
       w.end(any);
       w.end(kv);
     } else {
@@ -74,7 +88,7 @@ function writeTags(w: ProtoWriter, field: number, tags: TagList): void {
 }
 
 function writeSpan(w: ProtoWriter, activity: Activity): void {
-  const span = w.begin(2);
+  const span = w.begin(2, 2);
   w.hex(1, activity.traceId);
   w.hex(2, activity.spanId);
   w.string(3, activity.traceState ?? "");
@@ -85,7 +99,9 @@ function writeSpan(w: ProtoWriter, activity: Activity): void {
   w.fixed64(8, endTime(activity));
   writeTags(w, 9, activity.tags);
   w.uint(10, activity.droppedTagCount);
-  for (const event of activity.events) {
+  const events = activity.events;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
     const mark = w.begin(11);
     w.fixed64(1, event.timeUnixNano);
     w.string(2, event.name);
@@ -94,7 +110,9 @@ function writeSpan(w: ProtoWriter, activity: Activity): void {
     w.end(mark);
   }
   w.uint(12, activity.droppedEventCount);
-  for (const link of activity.links) {
+  const links = activity.links;
+  for (let i = 0; i < links.length; i++) {
+    const link = links[i]!;
     const context = link.context;
     const mark = w.begin(13);
     w.hex(1, context.traceId);
@@ -123,13 +141,14 @@ export function encodeProtobuf(
   activities: readonly Activity[],
   resource: TagList,
 ): Uint8Array<ArrayBuffer> {
-  const w = new ProtoWriter();
-  const resourceSpans = w.begin(1);
+  // Sized for a span of the usual shape (about 200 bytes), so that the buffer rarely grows.
+  const w = new ProtoWriter(1024 + activities.length * 256);
+  const resourceSpans = w.begin(1, 3);
   const res = w.begin(1);
   writeTags(w, 1, resource);
   w.end(res);
   for (const [source, group] of groupBySource(activities)) {
-    const scopeSpans = w.begin(2);
+    const scopeSpans = w.begin(2, 3);
     const scope = w.begin(1);
     w.string(1, source.name);
     w.string(2, source.version ?? "");

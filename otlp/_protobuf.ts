@@ -13,16 +13,22 @@ import {
 
 const utf8 = new TextEncoder();
 
-// The value of each hex digit by its character code (0 for anything else).
-const HEX_VALUE = new Uint8Array(128);
-for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
-for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = HEX_VALUE[65 + i] = 10 + i;
+/** The most attribute keys whose encoding is kept (see ProtoWriter.key). */
+const KEY_CACHE_SIZE = 1024;
+const keyCache = new Map<string, Uint8Array>();
+
+/** How many hex texts the writer remembers (see ProtoWriter.hex). */
+const RECENT = 4;
 
 /** Writes protobuf fields into one growing buffer; nested messages are patched in place. */
 export class ProtoWriter {
   #buf: Uint8Array<ArrayBuffer>;
   #view: DataView;
   #pos = 0;
+  /** The last hex texts written, and where their bytes are (see {@linkcode hex}). */
+  #recentHex: string[] = ["", "", "", ""];
+  #recentAt: number[] = [0, 0, 0, 0];
+  #nextRecent = 0;
 
   constructor(initialSize = 4096) {
     this.#buf = new Uint8Array(initialSize);
@@ -80,6 +86,24 @@ export class ProtoWriter {
     this.#varint64(lo, hi);
   }
 
+  /**
+   * An `int64` field from a number that is an integer in the signed 64-bit range (a safe
+   * integer, or a larger one that a double holds exactly); written even when zero.
+   */
+  int64Number(field: number, value: number): void {
+    this.#tag(field, WIRE_VARINT);
+    if (value >= 0 && value <= Number.MAX_SAFE_INTEGER) {
+      this.#varint(value);
+      return;
+    }
+    // Two's complement of 64 bits, as two unsigned 32-bit halves.
+    let hi = Math.floor(value / 0x1_0000_0000);
+    let lo = value - hi * 0x1_0000_0000;
+    hi = hi >>> 0;
+    lo = lo >>> 0;
+    this.#varint64(lo, hi);
+  }
+
   #varint64(lo: number, hi: number): void {
     if (hi === 0) {
       this.#varint(lo);
@@ -112,7 +136,8 @@ export class ProtoWriter {
     if (value === 0n) return;
     this.#tag(field, WIRE_FIXED64);
     this.#ensure(8);
-    this.#view.setBigUint64(this.#pos, BigInt.asUintN(64, value), true);
+    // setBigUint64 takes the value modulo 2^64.
+    this.#view.setBigUint64(this.#pos, value, true);
     this.#pos += 8;
   }
 
@@ -122,6 +147,32 @@ export class ProtoWriter {
     this.#ensure(8);
     this.#view.setFloat64(this.#pos, value, true);
     this.#pos += 8;
+  }
+
+  /**
+   * Field 1 as a string, for attribute keys (`KeyValue.key`): keys are few and recur in every
+   * span, so the encoded field of each short ASCII key is kept (up to {@linkcode KEY_CACHE_SIZE}
+   * keys, then the cache starts over) and copied.
+   */
+  key(text: string): void {
+    const known = keyCache.get(text);
+    if (known !== undefined) {
+      const n = known.length;
+      this.#ensure(n);
+      const buf = this.#buf;
+      const pos = this.#pos;
+      for (let i = 0; i < n; i++) buf[pos + i] = known[i]!;
+      this.#pos = pos + n;
+      return;
+    }
+    const start = this.#pos;
+    this.string(1, text);
+    const end = this.#pos;
+    // A short key whose field took its one-byte tag, one-byte length and one byte per char.
+    if (text.length <= 64 && end - start === text.length + 2) {
+      if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear();
+      keyCache.set(text, this.#buf.slice(start, end));
+    }
   }
 
   /** A `string` field; the empty string is skipped unless `always`. */
@@ -149,11 +200,10 @@ export class ProtoWriter {
     // At most 3 bytes per UTF-16 unit; write after a one-byte length, then fix the length.
     const max = length * 3;
     this.#ensure(max + 5);
-    const start = this.#pos;
-    this.#pos = start + 1;
-    const { written } = utf8.encodeInto(text, this.#buf.subarray(this.#pos, this.#pos + max));
-    this.#pos += written;
-    this.#patch(start);
+    const bodyStart = this.#pos + 1;
+    const { written } = utf8.encodeInto(text, this.#buf.subarray(bodyStart, bodyStart + max));
+    this.#pos = bodyStart + written;
+    this.#patch(bodyStart, 1);
   }
 
   /** A `bytes` field. */
@@ -165,7 +215,12 @@ export class ProtoWriter {
     this.#pos += data.length;
   }
 
-  /** A `bytes` field from lowercase hex text (trace and span ids); empty text is skipped. */
+  /**
+   * A `bytes` field from hex text (trace and span ids); empty text is skipped. Ids recur
+   * within a few fields (a span's trace id is its parent's, a child's parent id is the span id
+   * written just before), so the last few are remembered with where their bytes went, and
+   * copied instead of decoded again.
+   */
   hex(field: number, hexText: string): void {
     if (hexText === "") return;
     const n = hexText.length >>> 1;
@@ -173,54 +228,79 @@ export class ProtoWriter {
     this.#varint(n);
     this.#ensure(n);
     const buf = this.#buf;
-    let pos = this.#pos;
-    for (let i = 0; i < n; i++) {
-      buf[pos++] = (HEX_VALUE[hexText.charCodeAt(2 * i)]! << 4) |
-        HEX_VALUE[hexText.charCodeAt(2 * i + 1)]!;
+    const pos = this.#pos;
+    const recent = this.#recentHex;
+    const at = this.#recentAt;
+    let k = 0;
+    while (k < RECENT && recent[k] !== hexText) k++;
+    if (k < RECENT) {
+      const from = at[k]!;
+      for (let i = 0; i < n; i++) buf[pos + i] = buf[from + i]!;
+    } else {
+      for (let i = 0; i < n; i++) {
+        // A hex digit's value from its code: '0'-'9' are 0x30-0x39, 'a'-'f' 0x61-0x66 and
+        // 'A'-'F' 0x41-0x46; bit 6 tells the letters, whose low four bits are 1 to 6.
+        const hi = hexText.charCodeAt(2 * i);
+        const lo = hexText.charCodeAt(2 * i + 1);
+        buf[pos + i] = (((hi & 0xf) + (hi >> 6) * 9) << 4) | ((lo & 0xf) + (lo >> 6) * 9);
+      }
+      k = this.#nextRecent;
+      this.#nextRecent = (k + 1) % RECENT;
+      recent[k] = hexText;
     }
-    this.#pos = pos;
+    at[k] = pos;
+    this.#pos = pos + n;
   }
 
-  /** Starts an embedded message field; returns the mark to give to {@linkcode end}. */
-  begin(field: number): number {
+  /**
+   * Starts an embedded message field; returns the mark to give to {@linkcode end}. `reserve`
+   * bytes are kept for its length (the length of a message of 128 bytes to 16 KiB takes two):
+   * when the length needs another size, the message is moved, so the output is the same.
+   */
+  begin(field: number, reserve = 1): number {
     this.#tag(field, WIRE_LEN);
-    this.#ensure(1);
-    const mark = this.#pos;
-    this.#pos = mark + 1;
-    return mark;
+    this.#ensure(reserve);
+    const bodyStart = this.#pos + reserve;
+    this.#pos = bodyStart;
+    return bodyStart * 8 + reserve;
   }
 
   /** Ends the embedded message started at `mark`, writing its length. */
   end(mark: number): void {
-    this.#patch(mark);
+    const reserve = mark % 8;
+    this.#patch((mark - reserve) / 8, reserve);
   }
 
-  /** Writes the length of the bytes after the one reserved byte at `mark`. */
-  #patch(mark: number): void {
-    const bodyStart = mark + 1;
+  /** Writes the length of the bytes from `bodyStart` into the `reserve` bytes before them. */
+  #patch(bodyStart: number, reserve: number): void {
     const length = this.#pos - bodyStart;
-    if (length < 0x80) {
-      this.#buf[mark] = length;
+    if (length < 0x80 && reserve === 1) {
+      this.#buf[bodyStart - 1] = length;
       return;
     }
     let size = 1;
     for (let n = length; n >= 0x80; n = Math.floor(n / 0x80)) size++;
-    this.#ensure(size - 1);
+    const shift = size - reserve;
+    if (shift !== 0) {
+      if (shift > 0) this.#ensure(shift);
+      this.#buf.copyWithin(bodyStart + shift, bodyStart, this.#pos);
+      this.#pos += shift;
+      const at = this.#recentAt;
+      for (let k = 0; k < RECENT; k++) if (at[k]! >= bodyStart) at[k]! += shift;
+    }
     const buf = this.#buf;
-    buf.copyWithin(bodyStart + size - 1, bodyStart, this.#pos);
-    let pos = mark;
+    let pos = bodyStart - reserve;
     let n = length;
     while (n >= 0x80) {
       buf[pos++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
     }
     buf[pos] = n;
-    this.#pos += size - 1;
   }
 
-  /** The bytes written so far (a copy). */
+  /** The bytes written so far, in a buffer of their own size (a copy unless it is that). */
   finish(): Uint8Array<ArrayBuffer> {
-    return this.#buf.slice(0, this.#pos);
+    return this.#pos === this.#buf.length ? this.#buf : this.#buf.slice(0, this.#pos);
   }
 }
 

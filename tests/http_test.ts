@@ -246,6 +246,40 @@ Deno.test("instrumentHandler() returns a response without a body as it is and en
   );
 });
 
+Deno.test("instrumentHandler() returns a response with a fixed string body as it is and ends at once", async () => {
+  const { source, exporter, provider } = setup();
+  using _provider = provider;
+  const read = new Response("read already");
+  read.body; // a stream now: it goes the general way
+  const responses = [
+    new Response("ok"),
+    Response.json({ ok: true }),
+    new Response("made", { status: 201, headers: { "x-a": "1" } }),
+    read,
+  ];
+  let i = 0;
+  const handler = instrumentHandler(() => responses[i++]!, { source });
+  const answers: Response[] = [];
+  for (let k = 0; k < responses.length; k++) {
+    const answer = handler(new Request("http://api.test/"));
+    assert.ok(answer instanceof Promise);
+    answers.push(await answer);
+    assert.equal(exporter.activities.length, k + 1);
+  }
+  // The runtime holds the first two as text; a body made with an init, or read, goes the
+  // general way: handed over whole, in a response of the same status and headers.
+  assert.deepEqual(answers.map((a, k) => a === responses[k]), [true, true, false, false]);
+  assert.equal(answers[2]!.headers.get("x-a"), "1");
+  assert.deepEqual(
+    await Promise.all(answers.map((a) => a.text())),
+    ["ok", '{"ok":true}', "made", "read already"],
+  );
+  assert.deepEqual(
+    exporter.activities.map((a) => a.getTagItem("http.response.status_code")),
+    [200, 200, 201, 200],
+  );
+});
+
 Deno.test("instrumentHandler() records a throwing handler: error.type, error status, exception", async () => {
   const { source, exporter, provider } = setup();
   using _provider = provider;

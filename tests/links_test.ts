@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { ActivityContext, ActivityLink } from "../mod.ts";
+import {
+  ActivityContext,
+  ActivityLink,
+  ActivitySource,
+  createTracerProviderBuilder,
+  InMemoryExporter,
+} from "../mod.ts";
 
 const TRACE = "5ce4d8ad4926ecdd0084681f46fa38d9";
 const SPAN = "8f9e9441f0789f6e";
@@ -216,4 +222,44 @@ Deno.test("new ActivityLink() keeps a context and tags in the order given", asyn
     assert.throws(() => new ActivityLink(context, [[1, "x"]] as never), TypeError);
     assert.throws(() => new ActivityLink(context, new Map([[1, "x"]]) as never), TypeError);
   });
+});
+
+Deno.test("ActivitySource.startActivity() copies a parent made to look like a context, reading it once", () => {
+  const exporter = new InMemoryExporter();
+  using _provider = createTracerProviderBuilder().addSource("Fake.Parent")
+    .addInMemoryExporter(exporter).build();
+  // Frozen, with the prototype, valid ids on the first read and not after.
+  let reads = 0;
+  const fake = Object.freeze(Object.create(ActivityContext.prototype, {
+    traceId: { get: () => reads++ === 0 ? "0af7651916cd43dd8448eb211c80319c" : "not hex" },
+    spanId: { value: "b7ad6b7169203331" },
+    traceFlags: { value: 1 },
+    traceState: { value: undefined },
+    isRemote: { value: true },
+  })) as ActivityContext;
+  const child = new ActivitySource("Fake.Parent").startActivity("Child", { parent: fake })!;
+  child.stop();
+  assert.equal(child.traceId, "0af7651916cd43dd8448eb211c80319c");
+  assert.equal(child.parentSpanId, "b7ad6b7169203331");
+  assert.equal(reads, 1);
+});
+
+Deno.test("ActivityContext.tryParse() accepts a 55-character traceparent exactly when the grammar does", () => {
+  // Any version but ff; a later version may be 55 characters long too.
+  const grammar = /^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+  const valid = `00-${TRACE}-${SPAN}-01`;
+  const zeros = `00-${"0".repeat(32)}-${"0".repeat(16)}-00`;
+  let checked = 0;
+  for (const base of [valid, zeros]) {
+    for (let at = 0; at < base.length; at++) {
+      for (const c of ["0", "1", "9", "a", "f", "g", "A", "F", "-", ",", " ", "é", "\0"]) {
+        const text = base.slice(0, at) + c + base.slice(at + 1);
+        const context = ActivityContext.tryParse(text);
+        assert.equal(context !== undefined, grammar.test(text), text);
+        if (context !== undefined) assert.equal(context.toTraceparent(), `00${text.slice(2)}`);
+        checked++;
+      }
+    }
+  }
+  assert.equal(checked, 2 * 55 * 13);
 });

@@ -204,6 +204,31 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "The module makes neither process nor a timer for a console provider; the context loads at first use",
+  ignore: !RUN,
+  async fn() {
+    const quiet = await run("lazy_start.ts");
+    assert.equal(quiet.stderr, "");
+    assert.equal(quiet.code, 0);
+    assert.deepEqual(quiet.stdout.trimEnd().split("\n").map((line) => JSON.parse(line)), [
+      { at: "built", touched: [], records: 1 },
+      { at: "exit", touched: [], records: 1 },
+    ]);
+    const active = await run("lazy_start.ts", [], ["active"]);
+    assert.equal(active.stderr, "");
+    const [built, current, exit] = active.stdout.trimEnd().split("\n").map((line) =>
+      JSON.parse(line)
+    );
+    assert.deepEqual(built, { at: "built", touched: [], records: 1 });
+    // Only now: AsyncLocalStorage is loaded through process.getBuiltinModule.
+    assert.equal(current.parentFound, true);
+    assert.ok(current.touched.length > 0 && current.touched.every((t: string) => t === "process"));
+    assert.equal(exit.records, 3);
+  },
+});
+
 const SYNCHRONOUS_WARNING =
   "This runtime has neither AsyncContext nor AsyncLocalStorage (Node.js before 20.16, a browser, or a runtime without process.getBuiltinModule): an async callback was run with a current activity (or context value), which it keeps only until its first await; activities started after an await do not find their parent";
 

@@ -228,6 +228,42 @@ Deno.test("encodeOtlpTraces() encodes long messages and strings with multi-byte 
   assert.deepEqual(spans[49]!.attributes, [["payload", { s: "v49" }]]);
 });
 
+Deno.test("encodeOtlpTraces() protobuf keeps ids right where a span's length moves its bytes", () => {
+  const memory = new InMemoryExporter();
+  using _provider = createTracerProviderBuilder().addSource("Ids").addInMemoryExporter(memory)
+    .build();
+  const source = new ActivitySource("Ids");
+  // A parent shorter than 128 bytes, one longer than 16 KiB, one in between; each with a child
+  // (same trace id, its parent id the span id just written) and links back to both.
+  for (const size of [0, 20_000, 300]) {
+    const parent = source.startActivity("p", size > 0 ? { tags: { pad: "x".repeat(size) } } : {})!;
+    const child = source.startActivity("c", {
+      parent: parent.context,
+      links: [new ActivityLink(parent.context)],
+    })!;
+    child.stop();
+    parent.stop();
+  }
+  const spans = decodeProtobuf(encodeOtlpTraces(memory.activities))[0]!.scopes[0]!.spans;
+  assert.equal(spans.length, 6);
+  for (const [i, activity] of memory.activities.entries()) {
+    assert.equal(spans[i]!.traceId, activity.traceId);
+    assert.equal(spans[i]!.spanId, activity.spanId);
+    assert.equal(spans[i]!.parentSpanId, activity.parentSpanId ?? "");
+  }
+  assert.deepEqual(
+    spans.filter((s) => s.name === "c").map((s) => s.links[0]!.spanId),
+    memory.activities.filter((a) => a.displayName === "p").map((a) => a.spanId),
+  );
+});
+
+Deno.test("encodeOtlpTraces() returns exactly the body, in a buffer of its own size", () => {
+  const { activities, resource } = record();
+  const body = encodeOtlpTraces(activities, resource);
+  assert.equal(body.byteOffset, 0);
+  assert.equal(body.buffer.byteLength, body.byteLength);
+});
+
 Deno.test("encodeOtlpTraces() rejects an unknown protocol", () => {
   assert.throws(
     () => encodeOtlpTraces([], undefined, { protocol: "grpc" as never }),
