@@ -91,12 +91,14 @@ function detectRuntime(globalObject: object): Runtime {
   const global = globalObject as { Deno?: DenoLike; process?: ProcessLike; navigator?: unknown };
   let process: ProcessLike | undefined;
   try {
-    process = global.process;
-    // Bun and Deno both have `process.versions.node`: they are told apart first.
-    const bun = process?.versions?.bun;
-    if (typeof bun === "string") return nodeLike(process!, "bun", bun, "Bun");
+    // Deno first, without reading `process`: in Deno that loads Node.js's process module, a cost
+    // at start-up that a program not using it should not pay.
     const deno = global.Deno;
     if (typeof deno?.version?.deno === "string") return denoRuntime(deno, deno.version.deno);
+    process = global.process;
+    // Bun has `process.versions.node` too: it is told apart first.
+    const bun = process?.versions?.bun;
+    if (typeof bun === "string") return nodeLike(process!, "bun", bun, "Bun");
     const node = process?.versions?.node;
     if (typeof node === "string") return nodeLike(process!, "nodejs", node, "Node.js");
   } catch {
