@@ -1,5 +1,6 @@
 // Records what the module makes at start-up that a program may never use: whether `process`
-// (which Deno makes on first access, loading Node.js's process module) is read, and whether a
+// (which Deno makes on first access, loading Node.js's process module) or `Deno.telemetry` (which
+// loads Deno's telemetry code) is read, and whether a
 // timer is made, while the module is imported, a console provider built, an activity recorded,
 // and the program ends (the provider shuts down at exit). Then, with "active" as argument, an
 // activity is made current across an await, which loads AsyncLocalStorage. Prints JSON lines.
@@ -12,6 +13,15 @@ Object.defineProperty(globalThis, "process", {
   get() {
     touched.push("process");
     return descriptor.get!.call(globalThis);
+  },
+});
+// Reading Deno.telemetry loads Deno's telemetry code; a program without OTEL_DENO needs none.
+const telemetry = Object.getOwnPropertyDescriptor(Deno, "telemetry")!;
+Object.defineProperty(Deno, "telemetry", {
+  configurable: true,
+  get() {
+    touched.push("Deno.telemetry");
+    return telemetry.get!.call(Deno);
   },
 });
 const timers = globalThis as unknown as Record<string, (...args: unknown[]) => unknown>;
