@@ -20,7 +20,6 @@ import {
   FIXED32 as WIRE_FIXED32,
   FIXED64 as WIRE_FIXED64,
   LEN as WIRE_LEN,
-  Reader,
   VARINT as WIRE_VARINT,
 } from "../../otlp/_reader.ts";
 
