@@ -6,7 +6,7 @@
 
 import { type Activity, activityTimes } from "../activity.ts";
 import { type ActivityTimes, DEFAULT_TIME_BASE, type TimeBase, unixNano } from "../_time.ts";
-import { JsonWriter } from "./_json_writer.ts";
+import { fragment, JsonWriter } from "./_json_writer.ts";
 import { type Nanos, splitNanos } from "./_nanos.ts";
 import { droppedLinkTagCount } from "../links.ts";
 import type { TagList } from "../tags.ts";
@@ -57,6 +57,29 @@ function anyText(value: AnyValue): string {
   }
 }
 
+// The constant parts of the text, copied four bytes at a time.
+const KEY = fragment('{"key":');
+const STRING_VALUE = fragment(',"value":{"stringValue":');
+const ATTRIBUTES = fragment(',"attributes":[');
+const VALUE = fragment(',"value":');
+const EVENTS = fragment(',"events":[');
+const LINKS = fragment(',"links":[');
+const SPAN_ID = fragment('","spanId":"');
+const FLAGS = fragment(',"flags":');
+const STATUS_FIELD = fragment(',"status":{');
+const MESSAGE = fragment('"message":');
+const TRACE_ID = fragment('{"traceId":"');
+const PARENT_SPAN_ID = fragment(',"parentSpanId":"');
+const KIND_FIELD = fragment(',"kind":');
+const START_TIME = fragment(',"startTimeUnixNano":');
+const END_TIME = fragment(',"endTimeUnixNano":');
+const REQUEST_START = fragment('{"resourceSpans":[{"resource":{');
+const SCOPE_SPANS = fragment('},"scopeSpans":[');
+const SPANS = fragment('},"spans":[');
+const CLOSE_VALUE = fragment("}}");
+const CLOSE_SCOPE = fragment("]}");
+const REQUEST_END = fragment("]}]}");
+
 /** A tag value that is not a string or a number, through toAnyValue. */
 function otherValue(w: JsonWriter, value: unknown, stack: unknown[]): void {
   w.raw(anyText(toAnyValue(value, stack)));
@@ -66,7 +89,7 @@ function otherValue(w: JsonWriter, value: unknown, stack: unknown[]): void {
 interface LastAttribute {
   value: string | number;
   length: number;
-  bytes: Uint8Array;
+  bytes: DataView;
 }
 const LAST_ATTRIBUTE_BYTES = 256;
 const MAX_KEYS = 1024;
@@ -84,12 +107,12 @@ function attribute(w: JsonWriter, key: string, value: string | number): void {
     return;
   }
   const start = w.position;
-  w.ascii('{"key":');
+  w.fragment(KEY);
   w.string(key);
   if (typeof value === "string") {
-    w.ascii(',"value":{"stringValue":');
+    w.fragment(STRING_VALUE);
     w.string(value);
-    w.ascii("}}");
+    w.fragment(CLOSE_VALUE);
   } else if (!Number.isInteger(value) || !(Math.abs(value) < TWO_POW_63)) {
     w.ascii(`,"value":{"doubleValue":${doubleText(value)}}}`);
   } else {
@@ -101,7 +124,7 @@ function attribute(w: JsonWriter, key: string, value: string | number): void {
   if (length > LAST_ATTRIBUTE_BYTES) return;
   if (last === undefined) {
     if (lastAttribute.size >= MAX_KEYS) lastAttribute.clear();
-    last = { value, length: 0, bytes: new Uint8Array(LAST_ATTRIBUTE_BYTES) };
+    last = { value, length: 0, bytes: new DataView(new ArrayBuffer(LAST_ATTRIBUTE_BYTES)) };
     lastAttribute.set(key, last);
   }
   last.value = value;
@@ -113,22 +136,22 @@ function attribute(w: JsonWriter, key: string, value: string | number): void {
 function writeTags(w: JsonWriter, tags: TagList): void {
   if (tags.length === 0) return;
   let stack: unknown[] | undefined;
-  w.ascii(',"attributes":[');
+  w.fragment(ATTRIBUTES);
   for (let i = 0; i < tags.length; i++) {
     const tag = tags[i]!;
     const key = tag[0];
     const value = tag[1];
-    if (i !== 0) w.ascii(",");
+    if (i !== 0) w.byte(0x2c);
     if (typeof value === "string" || typeof value === "number") attribute(w, key, value);
     else {
-      w.ascii('{"key":');
+      w.fragment(KEY);
       w.string(key);
-      w.ascii(',"value":');
+      w.fragment(VALUE);
       otherValue(w, value, stack ??= []);
-      w.ascii("}");
+      w.byte(0x7d);
     }
   }
-  w.ascii("]");
+  w.byte(0x5d);
 }
 
 // Each optional field comes after a field that is always there (an id, a time), with its comma
@@ -149,40 +172,40 @@ function countField(w: JsonWriter, name: string, value: number): void {
 function writeEvents(w: JsonWriter, activity: Activity): void {
   const events = activity.events;
   if (events.length === 0) return;
-  w.ascii(',"events":[');
+  w.fragment(EVENTS);
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
     w.ascii(i === 0 ? '{"timeUnixNano":"' : ',{"timeUnixNano":"');
     w.ascii(event.timeUnixNano.toString());
-    w.ascii('"');
+    w.byte(0x22);
     textField(w, ',"name":', event.name);
     writeTags(w, event.tags);
     countField(w, ',"droppedAttributesCount":', event.droppedTagCount);
-    w.ascii("}");
+    w.byte(0x7d);
   }
-  w.ascii("]");
+  w.byte(0x5d);
 }
 
 function writeLinks(w: JsonWriter, activity: Activity): void {
   const links = activity.links;
   if (links.length === 0) return;
-  w.ascii(',"links":[');
+  w.fragment(LINKS);
   for (let i = 0; i < links.length; i++) {
     const link = links[i]!;
     const context = link.context;
     w.ascii(i === 0 ? '{"traceId":"' : ',{"traceId":"');
-    w.ascii(context.traceId);
-    w.ascii('","spanId":"');
-    w.ascii(context.spanId);
-    w.ascii('"');
+    w.id(context.traceId);
+    w.fragment(SPAN_ID);
+    w.id(context.spanId);
+    w.byte(0x22);
     textField(w, ',"traceState":', context.traceState);
     writeTags(w, link.tags);
     countField(w, ',"droppedAttributesCount":', droppedLinkTagCount(link));
-    w.ascii(',"flags":');
+    w.fragment(FLAGS);
     w.small(spanFlags(context.traceFlags, context.isRemote));
-    w.ascii("}");
+    w.byte(0x7d);
   }
-  w.ascii("]");
+  w.byte(0x5d);
 }
 
 function writeStatus(w: JsonWriter, activity: Activity): void {
@@ -190,13 +213,13 @@ function writeStatus(w: JsonWriter, activity: Activity): void {
   const message = activity.statusDescription ?? "";
   if (code === 0 && message === "") return;
   // The one message whose first field may be left out: the comma goes after the first present.
-  w.ascii(',"status":{');
+  w.fragment(STATUS_FIELD);
   if (message !== "") {
-    w.ascii('"message":');
+    w.fragment(MESSAGE);
     w.string(message);
     countField(w, ',"code":', code);
   } else countField(w, '"code":', code);
-  w.ascii("}");
+  w.byte(0x7d);
 }
 
 const times: ActivityTimes = { time: DEFAULT_TIME_BASE, startTicks: 0, endTicks: 0 };
@@ -209,27 +232,27 @@ function writeNanos(w: JsonWriter, time: TimeBase, ticks: number): void {
 
 // Ids are the module's own lowercase hex, which needs no escaping.
 function writeSpan(w: JsonWriter, activity: Activity): void {
-  w.ascii('{"traceId":"');
-  w.ascii(activity.traceId);
-  w.ascii('","spanId":"');
-  w.ascii(activity.spanId);
-  w.ascii('"');
+  w.fragment(TRACE_ID);
+  w.id(activity.traceId);
+  w.fragment(SPAN_ID);
+  w.id(activity.spanId);
+  w.byte(0x22);
   textField(w, ',"traceState":', activity.traceState);
   const parent = activity.parentSpanId;
   if (parent !== undefined && parent !== "") {
-    w.ascii(',"parentSpanId":"');
-    w.ascii(parent);
-    w.ascii('"');
+    w.fragment(PARENT_SPAN_ID);
+    w.id(parent);
+    w.byte(0x22);
   }
-  w.ascii(',"flags":');
+  w.fragment(FLAGS);
   w.small(spanFlags(activity.traceFlags, activity.hasRemoteParent));
   textField(w, ',"name":', activity.displayName);
-  w.ascii(',"kind":');
+  w.fragment(KIND_FIELD);
   w.small(KIND[activity.kind] ?? 0);
   activityTimes(activity, times);
-  w.ascii(',"startTimeUnixNano":');
+  w.fragment(START_TIME);
   writeNanos(w, times.time, times.startTicks);
-  w.ascii(',"endTimeUnixNano":');
+  w.fragment(END_TIME);
   writeNanos(w, times.time, times.endTicks);
   writeTags(w, activity.tags);
   countField(w, ',"droppedAttributesCount":', activity.droppedTagCount);
@@ -238,7 +261,7 @@ function writeSpan(w: JsonWriter, activity: Activity): void {
   writeLinks(w, activity);
   countField(w, ',"droppedLinksCount":', activity.droppedLinkCount);
   writeStatus(w, activity);
-  w.ascii("}");
+  w.byte(0x7d);
 }
 
 /** The JSON body of a request for `activities` under a resource's tags. */
@@ -248,11 +271,11 @@ export function encodeJson(
 ): Uint8Array<ArrayBuffer> {
   // Sized for a span of the usual shape (about 500 bytes), so that the buffer rarely grows.
   const w = new JsonWriter(1024 + activities.length * 640);
-  w.ascii('{"resourceSpans":[{"resource":{');
+  w.fragment(REQUEST_START);
   const resourceStart = w.position;
   writeTags(w, resource);
   w.dropComma(resourceStart);
-  w.ascii('},"scopeSpans":[');
+  w.fragment(SCOPE_SPANS);
   let first = true;
   for (const [source, group] of groupBySource(activities)) {
     w.ascii(first ? '{"scope":{' : ',{"scope":{');
@@ -262,13 +285,13 @@ export function encodeJson(
     textField(w, ',"version":', source.version);
     writeTags(w, source.tags);
     w.dropComma(scopeStart);
-    w.ascii('},"spans":[');
+    w.fragment(SPANS);
     for (let i = 0; i < group.length; i++) {
-      if (i !== 0) w.ascii(",");
+      if (i !== 0) w.byte(0x2c);
       writeSpan(w, group[i]!);
     }
-    w.ascii("]}");
+    w.fragment(CLOSE_SCOPE);
   }
-  w.ascii("]}]}");
+  w.fragment(REQUEST_END);
   return w.finish();
 }

@@ -17,10 +17,32 @@ let lastMegaText = "";
 let spare: Uint8Array<ArrayBuffer> | undefined;
 const MAX_SPARE = 4 * 1024 * 1024;
 
+/** How many ids the writer remembers (see JsonWriter.id). */
+const RECENT_IDS = 4;
+
+/** Constant ASCII text as 32-bit words, which the writer copies four bytes at a time. */
+export interface Fragment {
+  readonly words: Uint32Array;
+  readonly length: number;
+}
+
+/** The fragment of a constant ASCII text. */
+export function fragment(text: string): Fragment {
+  const words = new Uint32Array(Math.ceil(text.length / 4));
+  const view = new DataView(words.buffer);
+  for (let i = 0; i < text.length; i++) view.setUint8(i, text.charCodeAt(i));
+  return { words, length: text.length };
+}
+
 /** Writes JSON text as UTF-8 into one growing buffer. */
 export class JsonWriter {
   #buf: Uint8Array<ArrayBuffer>;
+  #view: DataView;
   #pos = 0;
+  /** The last ids written, and where their text is (see {@linkcode id}). */
+  #recentIds: string[] = ["", "", "", ""];
+  #recentAt: number[] = [0, 0, 0, 0];
+  #nextRecent = 0;
 
   constructor(initialSize: number) {
     const kept = spare;
@@ -28,6 +50,7 @@ export class JsonWriter {
       spare = undefined; // taken: an encoding inside this one (from a tag's getter) makes its own
       this.#buf = kept;
     } else this.#buf = new Uint8Array(initialSize);
+    this.#view = new DataView(this.#buf.buffer);
   }
 
   /** Where the next byte goes. */
@@ -43,6 +66,7 @@ export class JsonWriter {
     const next = new Uint8Array(size);
     next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
+    this.#view = new DataView(next.buffer);
   }
 
   /** ASCII text that needs no escaping (punctuation, field names, hex ids, numbers' text). */
@@ -53,6 +77,12 @@ export class JsonWriter {
     const pos = this.#pos;
     for (let i = 0; i < n; i++) buf[pos + i] = text.charCodeAt(i);
     this.#pos = pos + n;
+  }
+
+  /** One ASCII byte. */
+  byte(c: number): void {
+    this.#ensure(1);
+    this.#buf[this.#pos++] = c;
   }
 
   /** Text that is JSON already (escaped), in UTF-8. */
@@ -75,6 +105,36 @@ export class JsonWriter {
     this.#ensure(n * 3);
     const { written } = utf8.encodeInto(text, this.#buf.subarray(pos, pos + n * 3));
     this.#pos = pos + written;
+  }
+
+  /**
+   * A hex id (ASCII). Ids recur within a few spans (a child's trace id is its parent's, a
+   * child's parent id is the span id of the span written next), so the last few are remembered
+   * with where their text went, and copied from there four bytes at a time.
+   */
+  id(text: string): void {
+    const n = text.length;
+    const recent = this.#recentIds;
+    const at = this.#recentAt;
+    const last = text.charCodeAt(n - 1);
+    let k = 0;
+    // The last character first: comparing two different ids made apart costs more than that.
+    while (k < RECENT_IDS && !(recent[k]!.charCodeAt(n - 1) === last && recent[k] === text)) k++;
+    if (k === RECENT_IDS || (n & 3) !== 0) {
+      k = this.#nextRecent;
+      this.#nextRecent = (k + 1) % RECENT_IDS;
+      recent[k] = text;
+      at[k] = this.#pos;
+      this.ascii(text);
+      return;
+    }
+    this.#ensure(n);
+    const view = this.#view;
+    const pos = this.#pos;
+    const from = at[k]!;
+    for (let i = 0; i < n; i += 4) view.setUint32(pos + i, view.getUint32(from + i));
+    at[k] = pos;
+    this.#pos = pos + n;
   }
 
   /** A string in quotes, escaped as `JSON.stringify` escapes it. */
@@ -160,18 +220,34 @@ export class JsonWriter {
     this.ascii('"');
   }
 
-  /** Copies `length` bytes of `from`. */
-  copy(from: Uint8Array, length: number): void {
-    this.#ensure(length);
-    const buf = this.#buf;
+  /**
+   * Copies the first `length` bytes of `from`, four at a time (up to three bytes past them are
+   * written too, and overwritten by what comes next). `from` is a multiple of 4 bytes long.
+   */
+  copy(from: DataView, length: number): void {
+    this.#ensure(length + 4);
+    const view = this.#view;
     const pos = this.#pos;
-    for (let i = 0; i < length; i++) buf[pos + i] = from[i]!;
+    for (let i = 0; i < length; i += 4) view.setUint32(pos + i, from.getUint32(i, true), true);
     this.#pos = pos + length;
   }
 
+  /** Writes a fragment made by {@linkcode fragment}. */
+  fragment(f: Fragment): void {
+    const words = f.words;
+    const n = words.length;
+    this.#ensure(n * 4);
+    const view = this.#view;
+    const pos = this.#pos;
+    for (let i = 0; i < n; i++) view.setUint32(pos + 4 * i, words[i]!, true);
+    this.#pos = pos + f.length;
+  }
+
   /** Copies the bytes written since `start` into `into` (which must hold them). */
-  keep(start: number, into: Uint8Array): void {
-    into.set(this.#buf.subarray(start, this.#pos));
+  keep(start: number, into: DataView): void {
+    new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(
+      this.#buf.subarray(start, this.#pos),
+    );
   }
 
   /** Removes the comma at `at`, if there is one: a message's first field written as a later one. */
