@@ -118,8 +118,12 @@ export class JsonWriter {
     const at = this.#recentAt;
     const last = text.charCodeAt(n - 1);
     let k = 0;
-    // The last character first: comparing two different ids made apart costs more than that.
-    while (k < RECENT_IDS && !(recent[k]!.charCodeAt(n - 1) === last && recent[k] === text)) k++;
+    for (; k < RECENT_IDS; k++) {
+      // The length and the last character first: comparing two different ids made apart
+      // costs more than that.
+      const r = recent[k]!;
+      if (r.length === n && r.charCodeAt(n - 1) === last && r === text) break;
+    }
     if (k === RECENT_IDS || (n & 3) !== 0) {
       k = this.#nextRecent;
       this.#nextRecent = (k + 1) % RECENT_IDS;

@@ -23,7 +23,7 @@ interface LastAttribute {
   value: string | number;
   /** Bytes used in `bytes`: the KeyValue's one-byte length and its body. */
   length: number;
-  bytes: Uint8Array;
+  bytes: DataView;
 }
 const LAST_ATTRIBUTE_BYTES = 128;
 const lastAttribute = new Map<string, LastAttribute>();
@@ -243,11 +243,12 @@ export class ProtoWriter {
     if (last !== undefined && last.value === value) {
       const n = last.length;
       this.#tag(field, WIRE_LEN);
-      this.#ensure(n);
-      const buf = this.#buf;
+      // Four bytes at a time: up to three bytes past the end are written, then overwritten.
+      this.#ensure(n + 4);
+      const view = this.#view;
       const pos = this.#pos;
       const bytes = last.bytes;
-      for (let i = 0; i < n; i++) buf[pos + i] = bytes[i]!;
+      for (let i = 0; i < n; i += 4) view.setUint32(pos + i, bytes.getUint32(i));
       this.#pos = pos + n;
       return;
     }
@@ -264,12 +265,12 @@ export class ProtoWriter {
     if (n > LAST_ATTRIBUTE_BYTES) return;
     if (last === undefined) {
       if (lastAttribute.size >= KEY_CACHE_SIZE) lastAttribute.clear();
-      last = { value, length: 0, bytes: new Uint8Array(LAST_ATTRIBUTE_BYTES) };
+      last = { value, length: 0, bytes: new DataView(new ArrayBuffer(LAST_ATTRIBUTE_BYTES)) };
       lastAttribute.set(key, last);
     }
     last.value = value;
     last.length = n;
-    last.bytes.set(this.#buf.subarray(lengthAt, this.#pos));
+    new Uint8Array(last.bytes.buffer).set(this.#buf.subarray(lengthAt, this.#pos));
   }
 
   /** A `string` field; the empty string is skipped unless `always`. */
@@ -328,8 +329,15 @@ export class ProtoWriter {
     const pos = this.#pos;
     const recent = this.#recentHex;
     const at = this.#recentAt;
+    const length = hexText.length;
+    const lastChar = hexText.charCodeAt(length - 1);
     let k = 0;
-    while (k < RECENT && recent[k] !== hexText) k++;
+    for (; k < RECENT; k++) {
+      // The length and the last character first: comparing two different ids made apart
+      // costs more than that.
+      const r = recent[k]!;
+      if (r.length === length && r.charCodeAt(length - 1) === lastChar && r === hexText) break;
+    }
     if (k < RECENT) {
       const from = at[k]!;
       for (let i = 0; i < n; i++) buf[pos + i] = buf[from + i]!;
