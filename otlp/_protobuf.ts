@@ -10,7 +10,6 @@ import {
   Reader,
   VARINT as WIRE_VARINT,
 } from "./_reader.ts";
-import { nanosHigh, nanosLow } from "./_nanos.ts";
 
 const utf8 = new TextEncoder();
 
@@ -28,6 +27,7 @@ interface LastAttribute {
 const LAST_ATTRIBUTE_BYTES = 128;
 const lastAttribute = new Map<string, LastAttribute>();
 const TWO_POW_63 = 2 ** 63;
+const TWO_POW_32 = 0x1_0000_0000;
 
 /**
  * The byte of two hex digits, indexed by their 7-bit codes: one load instead of the arithmetic
@@ -186,8 +186,13 @@ export class ProtoWriter {
     this.#ensure(8);
     const buf = this.#buf;
     const pos = this.#pos;
-    const lo = nanosLow(ms, sub);
-    const hi = nanosHigh(ms, sub);
+    // ms = high * 2^32 + (ms - high * 2^32): the second part times 1e6, plus sub, stays below
+    // 2^53, and |high| is at most 2^21, so every step is exact; ToUint32 takes hi modulo 2^32.
+    const high = Math.floor(ms / TWO_POW_32);
+    const x = (ms - high * TWO_POW_32) * 1e6 + sub;
+    const carry = Math.floor(x / TWO_POW_32);
+    const lo = x - carry * TWO_POW_32;
+    const hi = (high * 1e6 + carry) >>> 0;
     buf[pos] = lo;
     buf[pos + 1] = lo >>> 8;
     buf[pos + 2] = lo >>> 16;
