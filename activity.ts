@@ -96,8 +96,8 @@ export let isActivityObject: (value: unknown) => value is Activity;
  */
 export let createActivity: (init: ActivityInit) => Activity;
 
-/** The time base and raw ticks of an activity, for the OTLP encoders; set once. */
-export let activityTimes: (activity: Activity, out: ActivityTimes) => void;
+/** The time base and raw ticks of an activity, for the OTLP encoders (false: not one); set once. */
+export let activityTimes: (activity: Activity, out: ActivityTimes) => boolean;
 
 const CONSTRUCTING = Symbol("constructing");
 
@@ -129,9 +129,11 @@ export class Activity {
     isActivityObject = (value): value is Activity =>
       typeof value === "object" && value !== null && #spanId in value;
     activityTimes = (a, out) => {
+      if (!(#time in a)) return false;
       out.time = a.#time;
       out.startTicks = a.#startTicks;
       out.endTicks = a.#endTicks === RUNNING ? a.#startTicks : a.#endTicks;
+      return true;
     };
     createActivity = (init) => {
       const a = new Activity(CONSTRUCTING);

@@ -10,7 +10,15 @@ import { fragment, JsonWriter } from "./_json_writer.ts";
 import { type Nanos, splitNanos } from "./_nanos.ts";
 import { droppedLinkTagCount } from "../links.ts";
 import type { TagList } from "../tags.ts";
-import { type AnyValue, groupBySource, KIND, spanFlags, STATUS, toAnyValue } from "./_values.ts";
+import {
+  type AnyValue,
+  endTime,
+  groupBySource,
+  KIND,
+  spanFlags,
+  STATUS,
+  toAnyValue,
+} from "./_values.ts";
 
 const quote = JSON.stringify as (text: string) => string;
 const TWO_POW_63 = 2 ** 63;
@@ -249,11 +257,16 @@ function writeSpan(w: JsonWriter, activity: Activity): void {
   textField(w, ',"name":', activity.displayName);
   w.fragment(KIND_FIELD);
   w.small(KIND[activity.kind] ?? 0);
-  activityTimes(activity, times);
-  w.fragment(START_TIME);
-  writeNanos(w, times.time, times.startTicks);
-  w.fragment(END_TIME);
-  writeNanos(w, times.time, times.endTicks);
+  if (activityTimes(activity, times)) {
+    w.fragment(START_TIME);
+    writeNanos(w, times.time, times.startTicks);
+    w.fragment(END_TIME);
+    writeNanos(w, times.time, times.endTicks);
+  } else {
+    // An object shaped like an activity: its getters.
+    w.ascii(`,"startTimeUnixNano":"${activity.startTimeUnixNano}"`);
+    w.ascii(`,"endTimeUnixNano":"${endTime(activity)}"`);
+  }
   writeTags(w, activity.tags);
   countField(w, ',"droppedAttributesCount":', activity.droppedTagCount);
   writeEvents(w, activity);

@@ -7,7 +7,15 @@ import { type Nanos, splitNanos } from "./_nanos.ts";
 import { droppedLinkTagCount } from "../links.ts";
 import type { TagList } from "../tags.ts";
 import { ProtoWriter } from "./_protobuf.ts";
-import { type AnyValue, groupBySource, KIND, spanFlags, STATUS, toAnyValue } from "./_values.ts";
+import {
+  type AnyValue,
+  endTime,
+  groupBySource,
+  KIND,
+  spanFlags,
+  STATUS,
+  toAnyValue,
+} from "./_values.ts";
 
 function writeAny(w: ProtoWriter, field: number, value: AnyValue): void {
   const mark = w.begin(field);
@@ -71,7 +79,12 @@ const nanos: Nanos = { ms: 0, sub: 0 };
 
 /** Fields 7 and 8, the start and end in epoch nanoseconds (the end is the start while running). */
 function writeTimes(w: ProtoWriter, activity: Activity): void {
-  activityTimes(activity, times);
+  if (!activityTimes(activity, times)) {
+    // An object shaped like an activity: its getters.
+    w.fixed64(7, activity.startTimeUnixNano);
+    w.fixed64(8, endTime(activity));
+    return;
+  }
   const time = times.time;
   if (splitNanos(time, times.startTicks, nanos)) w.fixed64Nanos(7, nanos.ms, nanos.sub);
   else w.fixed64(7, unixNano(time, times.startTicks));
