@@ -25,6 +25,13 @@ export interface TimeBase {
   readonly originNs: bigint;
 }
 
+/** An activity's time base and ticks, as the OTLP encoders read them (the end is the start while it runs). */
+export interface ActivityTimes {
+  time: TimeBase;
+  startTicks: number;
+  endTicks: number;
+}
+
 /** Makes the time base of a clock. */
 export function timeBase(clock: Clock): TimeBase {
   const originMs = Math.floor(clock.timeOrigin);

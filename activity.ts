@@ -11,7 +11,8 @@ import type { ActivityKind, ActivityStatusCode } from "./kind.ts";
 import { type ActivityLimits, DEFAULT_LIMITS } from "./limits.ts";
 import { type ActivityEvent, type AddEventOptions, readEventOptions } from "./event.ts";
 import type { TagList, TagValue } from "./tags.ts";
-import { endTicksOf, epochMs, RUNNING, TICKS_PER_MS, type TimeBase, unixNano } from "./_time.ts";
+import { endTicksOf, epochMs, RUNNING, TICKS_PER_MS, unixNano } from "./_time.ts";
+import type { ActivityTimes, TimeBase } from "./_time.ts";
 import { ActivityRecord, NO_EVENTS, NO_LINKS, NO_TAGS } from "./_activity_record.ts";
 import { ReportOnce, reportToLiveHandlers, reportUnusable } from "./_diagnostics.ts";
 import { notifyEach } from "./_notify.ts";
@@ -95,6 +96,9 @@ export let isActivityObject: (value: unknown) => value is Activity;
  */
 export let createActivity: (init: ActivityInit) => Activity;
 
+/** The time base and raw ticks of an activity, for the OTLP encoders (false: not one); set once. */
+export let activityTimes: (activity: Activity, out: ActivityTimes) => boolean;
+
 const CONSTRUCTING = Symbol("constructing");
 
 /**
@@ -124,6 +128,13 @@ export class Activity {
     brand(Activity.prototype, BRANDS.activity);
     isActivityObject = (value): value is Activity =>
       typeof value === "object" && value !== null && #spanId in value;
+    activityTimes = (a, out) => {
+      if (!(#time in a)) return false;
+      out.time = a.#time;
+      out.startTicks = a.#startTicks;
+      out.endTicks = a.#endTicks === RUNNING ? a.#startTicks : a.#endTicks;
+      return true;
+    };
     createActivity = (init) => {
       const a = new Activity(CONSTRUCTING);
       a.#source = init.source;

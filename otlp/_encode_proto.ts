@@ -1,7 +1,9 @@
 // The OTLP/HTTP protobuf body: opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest,
 // written field by field with the module's own protobuf writer.
 
-import type { Activity } from "../activity.ts";
+import { type Activity, activityTimes } from "../activity.ts";
+import { type ActivityTimes, DEFAULT_TIME_BASE, unixNano } from "../_time.ts";
+import { type Nanos, splitNanos } from "./_nanos.ts";
 import { droppedLinkTagCount } from "../links.ts";
 import type { TagList } from "../tags.ts";
 import { ProtoWriter } from "./_protobuf.ts";
@@ -56,8 +58,6 @@ function writeKeyValue(w: ProtoWriter, field: number, key: string, value: AnyVal
   w.end(mark);
 }
 
-const TWO_POW_63 = 2 ** 63;
-
 function writeTags(w: ProtoWriter, field: number, tags: TagList): void {
   let stack: unknown[] | undefined;
   for (let i = 0; i < tags.length; i++) {
@@ -66,25 +66,30 @@ function writeTags(w: ProtoWriter, field: number, tags: TagList): void {
     const value = tag[1];
     // The common cases, strings and numbers, without an intermediate value (the same
     // AnyValue as toAnyValue's).
-    if (typeof value === "string") {
-      const kv = w.begin(field);
-      w.key(key);
-      const any = w.begin(2);
-      w.string(1, value, true);
-      w.end(any);
-      w.end(kv);
-    } else if (typeof value === "number") {
-      const kv = w.begin(field);
-      w.key(key);
-      const any = w.begin(2);
-      if (Number.isInteger(value) && Math.abs(value) < TWO_POW_63) w.int64Number(3, value);
-      else w.double(4, value);
-      w.end(any);
-      w.end(kv);
+    if (typeof value === "string" || typeof value === "number") {
+      w.attribute(field, key, value);
     } else {
       writeKeyValue(w, field, key, toAnyValue(value, stack ??= []));
     }
   }
+}
+
+const times: ActivityTimes = { time: DEFAULT_TIME_BASE, startTicks: 0, endTicks: 0 };
+const nanos: Nanos = { ms: 0, sub: 0 };
+
+/** Fields 7 and 8, the start and end in epoch nanoseconds (the end is the start while running). */
+function writeTimes(w: ProtoWriter, activity: Activity): void {
+  if (!activityTimes(activity, times)) {
+    // An object shaped like an activity: its getters.
+    w.fixed64(7, activity.startTimeUnixNano);
+    w.fixed64(8, endTime(activity));
+    return;
+  }
+  const time = times.time;
+  if (splitNanos(time, times.startTicks, nanos)) w.fixed64Nanos(7, nanos.ms, nanos.sub);
+  else w.fixed64(7, unixNano(time, times.startTicks));
+  if (splitNanos(time, times.endTicks, nanos)) w.fixed64Nanos(8, nanos.ms, nanos.sub);
+  else w.fixed64(8, unixNano(time, times.endTicks));
 }
 
 function writeSpan(w: ProtoWriter, activity: Activity): void {
@@ -95,8 +100,7 @@ function writeSpan(w: ProtoWriter, activity: Activity): void {
   w.hex(4, activity.parentSpanId ?? "");
   w.string(5, activity.displayName);
   w.uint(6, KIND[activity.kind] ?? 0);
-  w.fixed64(7, activity.startTimeUnixNano);
-  w.fixed64(8, endTime(activity));
+  writeTimes(w, activity);
   writeTags(w, 9, activity.tags);
   w.uint(10, activity.droppedTagCount);
   const events = activity.events;

@@ -17,8 +17,39 @@ const utf8 = new TextEncoder();
 const KEY_CACHE_SIZE = 1024;
 const keyCache = new Map<string, Uint8Array>();
 
+/** The last encoding of an attribute's key and value (see ProtoWriter.attribute). */
+interface LastAttribute {
+  value: string | number;
+  /** Bytes used in `bytes`: the KeyValue's one-byte length and its body. */
+  length: number;
+  bytes: DataView;
+}
+const LAST_ATTRIBUTE_BYTES = 128;
+const lastAttribute = new Map<string, LastAttribute>();
+const TWO_POW_63 = 2 ** 63;
+const TWO_POW_32 = 0x1_0000_0000;
+
+/**
+ * The byte of two hex digits, indexed by their 7-bit codes: one load instead of the arithmetic
+ * of two digits. A hex digit's value from its code: '0'-'9' are 0x30-0x39, 'a'-'f' 0x61-0x66 and
+ * 'A'-'F' 0x41-0x46; bit 6 tells the letters, whose low four bits are 1 to 6.
+ */
+const HEX_PAIR = new Uint8Array(128 * 128);
+for (let hi = 0; hi < 128; hi++) {
+  for (let lo = 0; lo < 128; lo++) {
+    HEX_PAIR[(hi << 7) | lo] = (((hi & 0xf) + (hi >> 6) * 9) << 4) | ((lo & 0xf) + (lo >> 6) * 9);
+  }
+}
+
 /** How many hex texts the writer remembers (see ProtoWriter.hex). */
 const RECENT = 4;
+
+/**
+ * A buffer kept from the last writer that finished, so that an encoding does not allocate and
+ * zero a new one; at most {@linkcode MAX_SPARE} bytes are kept.
+ */
+let spare: Uint8Array<ArrayBuffer> | undefined;
+const MAX_SPARE = 4 * 1024 * 1024;
 
 /** Writes protobuf fields into one growing buffer; nested messages are patched in place. */
 export class ProtoWriter {
@@ -31,7 +62,11 @@ export class ProtoWriter {
   #nextRecent = 0;
 
   constructor(initialSize = 4096) {
-    this.#buf = new Uint8Array(initialSize);
+    const kept = spare;
+    if (kept !== undefined && kept.length >= initialSize) {
+      spare = undefined; // taken: an encoding inside this one (from a tag's getter) makes its own
+      this.#buf = kept;
+    } else this.#buf = new Uint8Array(initialSize);
     this.#view = new DataView(this.#buf.buffer);
   }
 
@@ -141,6 +176,34 @@ export class ProtoWriter {
     this.#pos += 8;
   }
 
+  /**
+   * A `fixed64` field of epoch nanoseconds `ms * 1e6 + sub` (see `_nanos.ts`), modulo 2^64
+   * as {@linkcode fixed64} writes a bigint; zero is skipped.
+   */
+  fixed64Nanos(field: number, ms: number, sub: number): void {
+    if (ms === 0 && sub === 0) return;
+    this.#tag(field, WIRE_FIXED64);
+    this.#ensure(8);
+    const buf = this.#buf;
+    const pos = this.#pos;
+    // ms = high * 2^32 + (ms - high * 2^32): the second part times 1e6, plus sub, stays below
+    // 2^53, and |high| is at most 2^21, so every step is exact; ToUint32 takes hi modulo 2^32.
+    const high = Math.floor(ms / TWO_POW_32);
+    const x = (ms - high * TWO_POW_32) * 1e6 + sub;
+    const carry = Math.floor(x / TWO_POW_32);
+    const lo = x - carry * TWO_POW_32;
+    const hi = (high * 1e6 + carry) >>> 0;
+    buf[pos] = lo;
+    buf[pos + 1] = lo >>> 8;
+    buf[pos + 2] = lo >>> 16;
+    buf[pos + 3] = lo >>> 24;
+    buf[pos + 4] = hi;
+    buf[pos + 5] = hi >>> 8;
+    buf[pos + 6] = hi >>> 16;
+    buf[pos + 7] = hi >>> 24;
+    this.#pos = pos + 8;
+  }
+
   /** A `double` field, written even when zero (inside a oneof). */
   double(field: number, value: number): void {
     this.#tag(field, WIRE_FIXED64);
@@ -173,6 +236,46 @@ export class ProtoWriter {
       if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear();
       keyCache.set(text, this.#buf.slice(start, end));
     }
+  }
+
+  /**
+   * A `KeyValue` field whose value is a string or a number (the common attributes). An
+   * attribute usually recurs with the same value from span to span (a method, a route, a port),
+   * so the last encoding of each key is kept, when short, and copied while its value is the same.
+   */
+  attribute(field: number, key: string, value: string | number): void {
+    let last = lastAttribute.get(key);
+    if (last !== undefined && last.value === value) {
+      const n = last.length;
+      this.#tag(field, WIRE_LEN);
+      // Four bytes at a time: up to three bytes past the end are written, then overwritten.
+      this.#ensure(n + 4);
+      const view = this.#view;
+      const pos = this.#pos;
+      const bytes = last.bytes;
+      for (let i = 0; i < n; i += 4) view.setUint32(pos + i, bytes.getUint32(i));
+      this.#pos = pos + n;
+      return;
+    }
+    const kv = this.begin(field);
+    const lengthAt = this.#pos - 1;
+    this.key(key);
+    const any = this.begin(2);
+    if (typeof value === "string") this.string(1, value, true);
+    else if (Number.isInteger(value) && Math.abs(value) < TWO_POW_63) this.int64Number(3, value);
+    else this.double(4, value);
+    this.end(any);
+    this.end(kv);
+    const n = this.#pos - lengthAt;
+    if (n > LAST_ATTRIBUTE_BYTES) return;
+    if (last === undefined) {
+      if (lastAttribute.size >= KEY_CACHE_SIZE) lastAttribute.clear();
+      last = { value, length: 0, bytes: new DataView(new ArrayBuffer(LAST_ATTRIBUTE_BYTES)) };
+      lastAttribute.set(key, last);
+    }
+    last.value = value;
+    last.length = n;
+    new Uint8Array(last.bytes.buffer).set(this.#buf.subarray(lengthAt, this.#pos));
   }
 
   /** A `string` field; the empty string is skipped unless `always`. */
@@ -231,18 +334,23 @@ export class ProtoWriter {
     const pos = this.#pos;
     const recent = this.#recentHex;
     const at = this.#recentAt;
+    const length = hexText.length;
+    const lastChar = hexText.charCodeAt(length - 1);
     let k = 0;
-    while (k < RECENT && recent[k] !== hexText) k++;
+    for (; k < RECENT; k++) {
+      // The length and the last character first: comparing two different ids made apart
+      // costs more than that.
+      const r = recent[k]!;
+      if (r.length === length && r.charCodeAt(length - 1) === lastChar && r === hexText) break;
+    }
     if (k < RECENT) {
       const from = at[k]!;
       for (let i = 0; i < n; i++) buf[pos + i] = buf[from + i]!;
     } else {
       for (let i = 0; i < n; i++) {
-        // A hex digit's value from its code: '0'-'9' are 0x30-0x39, 'a'-'f' 0x61-0x66 and
-        // 'A'-'F' 0x41-0x46; bit 6 tells the letters, whose low four bits are 1 to 6.
         const hi = hexText.charCodeAt(2 * i);
         const lo = hexText.charCodeAt(2 * i + 1);
-        buf[pos + i] = (((hi & 0xf) + (hi >> 6) * 9) << 4) | ((lo & 0xf) + (lo >> 6) * 9);
+        buf[pos + i] = HEX_PAIR[((hi & 0x7f) << 7) | (lo & 0x7f)]!;
       }
       k = this.#nextRecent;
       this.#nextRecent = (k + 1) % RECENT;
@@ -298,9 +406,11 @@ export class ProtoWriter {
     buf[pos] = n;
   }
 
-  /** The bytes written so far, in a buffer of their own size (a copy unless it is that). */
+  /** The bytes written so far, in a buffer of their own size; the writer's buffer is kept for the next. */
   finish(): Uint8Array<ArrayBuffer> {
-    return this.#pos === this.#buf.length ? this.#buf : this.#buf.slice(0, this.#pos);
+    const out = this.#buf.slice(0, this.#pos);
+    if (this.#buf.length <= MAX_SPARE) spare = this.#buf;
+    return out;
   }
 }
 

@@ -14,6 +14,7 @@ import {
 import { encodeJson } from "../../otlp/_encode_json.ts";
 import { resourceTags } from "../../otlp/_values.ts";
 import { referenceJson } from "./_json_reference.ts";
+import { variedActivities } from "./_varied.ts";
 
 const text = new TextDecoder();
 
@@ -96,4 +97,13 @@ Deno.test("encodeJson() writes the same bytes as JSON.stringify of the request t
   same(memory.activities, new Resource({}));
   same(memory.activities.slice(0, 1), resource);
   same([], resource);
+});
+
+Deno.test("encodeJson() matches the reference on every value, text and instant", () => {
+  const { activities, resources } = variedActivities();
+  assert.equal(activities.length, 14);
+  for (const resource of [...resources, undefined]) {
+    same(activities, resource);
+    for (let i = 0; i < activities.length; i++) same(activities.slice(i, i + 1), resource);
+  }
 });
