@@ -17,7 +17,7 @@
  *
  * @example A library's span and an activity in one trace
  * ```ts
- * import * as api from "npm:@opentelemetry/api@1.9.1";
+ * import * as api from "@opentelemetry/api";
  * import { Activity, ActivitySource, createTracerProviderBuilder, InMemoryExporter } from "@tracelinks/activity";
  * import { registerOpenTelemetry } from "@tracelinks/activity/otel";
  * import assert from "node:assert/strict";
@@ -105,7 +105,7 @@ export interface OtelTracerProviderLike {
  *
  * @example Propagation through the API, with this module's W3C code
  * ```ts
- * import * as api from "npm:@opentelemetry/api@1.9.1";
+ * import * as api from "@opentelemetry/api";
  * import { ActivitySource, createTracerProviderBuilder } from "@tracelinks/activity";
  * import { registerOpenTelemetry } from "@tracelinks/activity/otel";
  * import assert from "node:assert/strict";
