@@ -136,7 +136,7 @@ Deno.test("categorize() names GC, idle, context entry and Deno.serve's promise p
   assert.equal(categorize([frame("(idle)", "(native)")]), "idle (event loop outside JavaScript)");
   assert.equal(
     categorize([
-      frame("#enterWithPreviousContext", "ext:core/01_core.js"),
+      frame("run", "node:async_hooks"), // AsyncLocalStorage, called by context.ts
       frame("run", "context.ts"),
       frame("startActiveActivity", "source.ts"),
       handler,
