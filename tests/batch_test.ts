@@ -8,97 +8,11 @@ import {
   type Activity,
   type ActivityExporter,
   ActivitySource,
-  BatchProcessor,
-  type BatchProcessorOptions,
-  type BatchTimers,
   createTracerProviderBuilder,
   InMemoryExporter,
   RetryableExportError,
-  type TracerProvider,
 } from "../mod.ts";
-
-/** A clock that moves only when told; timers fire in time order. */
-class FakeTimers implements BatchTimers {
-  now = 0;
-  #next = 1;
-  readonly #timers = new Map<number, { at: number; callback: () => void }>();
-
-  setTimeout(callback: () => void, delay: number): number {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.now + delay, callback });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-
-  /** Timers waiting to fire. */
-  get pending(): number {
-    return this.#timers.size;
-  }
-
-  /** Moves the clock by `ms`, firing due timers in order and letting promises settle. */
-  async advance(ms: number): Promise<void> {
-    const end = this.now + ms;
-    for (;;) {
-      await settle();
-      let due: [number, { at: number; callback: () => void }] | undefined;
-      for (const entry of this.#timers) {
-        if (entry[1].at <= end && (due === undefined || entry[1].at < due[1].at)) due = entry;
-      }
-      if (due === undefined) break;
-      this.#timers.delete(due[0]);
-      this.now = due[1].at;
-      due[1].callback();
-    }
-    this.now = end;
-    await settle();
-  }
-}
-
-/** Lets every pending promise callback run (one real macrotask turn). */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-let sourceCounter = 0;
-
-/** A provider with one batch processor, a source it listens to, and the reported errors. */
-function setup(exporter: ActivityExporter, options: BatchProcessorOptions = {}): {
-  batch: BatchProcessor;
-  provider: TracerProvider;
-  source: ActivitySource;
-  errors: [unknown, string][];
-  end: (count: number) => void;
-} {
-  const name = `Batch.Test.${++sourceCounter}`;
-  const errors: [unknown, string][] = [];
-  const batch = new BatchProcessor(exporter, options);
-  const provider = createTracerProviderBuilder()
-    .addSource(name)
-    .addProcessor(batch)
-    .setEnvironment(false)
-    .setErrorHandler((error, where) => errors.push([error, where]))
-    .build();
-  const source = new ActivitySource(name);
-  const end = (count: number) => {
-    for (let i = 0; i < count; i++) source.startActivity(`Work ${i}`)?.stop();
-  };
-  return { batch, provider, source, errors, end };
-}
-
-/** An exporter that records each call's batch size. */
-class CountingExporter implements ActivityExporter {
-  readonly calls: number[] = [];
-  readonly activities: Activity[] = [];
-  forceFlush?: () => void;
-  shutdown?: () => void;
-  export(activities: readonly Activity[]): void {
-    this.calls.push(activities.length);
-    this.activities.push(...activities);
-  }
-}
+import { CountingExporter, FakeTimers, settle, setup, uniqueSourceName } from "./_batch_helpers.ts";
 
 Deno.test("BatchProcessor exports a partial batch after the scheduled delay, not before", async () => {
   const timers = new FakeTimers();
@@ -492,7 +406,7 @@ Deno.test("BatchProcessor with the runtime's timers: mock.timers drives the dela
 });
 
 Deno.test("BatchProcessor contains a failing exporter: another processor still receives everything", async () => {
-  const name = `Batch.Test.${++sourceCounter}`;
+  const name = uniqueSourceName();
   const errors: string[] = [];
   const healthy = new InMemoryExporter();
   const provider = createTracerProviderBuilder()
