@@ -3,19 +3,14 @@
 // writes them (the same escapes), ASCII byte by byte, anything else through `JSON.stringify`
 // and `TextEncoder.encodeInto`; epoch nanoseconds as decimal text without a bigint.
 
+import { finishBuffer, grownBuffer, takeBuffer } from "./_buffer.ts";
+
 const utf8 = new TextEncoder();
 const quote = JSON.stringify as (text: string) => string;
 
 /** The decimal text of the last few millions of milliseconds (see {@linkcode JsonWriter.nanos}). */
 let lastMega = -1;
 let lastMegaText = "";
-
-/**
- * A buffer kept from the last writer that finished, so that an encoding does not allocate and
- * zero a new one; at most {@linkcode MAX_SPARE} bytes are kept.
- */
-let spare: Uint8Array<ArrayBuffer> | undefined;
-const MAX_SPARE = 4 * 1024 * 1024;
 
 /** How many ids the writer remembers (see JsonWriter.id). */
 const RECENT_IDS = 4;
@@ -45,11 +40,7 @@ export class JsonWriter {
   #nextRecent = 0;
 
   constructor(initialSize: number) {
-    const kept = spare;
-    if (kept !== undefined && kept.length >= initialSize) {
-      spare = undefined; // taken: an encoding inside this one (from a tag's getter) makes its own
-      this.#buf = kept;
-    } else this.#buf = new Uint8Array(initialSize);
+    this.#buf = takeBuffer(initialSize);
     this.#view = new DataView(this.#buf.buffer);
   }
 
@@ -61,12 +52,8 @@ export class JsonWriter {
   #ensure(extra: number): void {
     const need = this.#pos + extra;
     if (need <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
-    while (size < need) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = next;
-    this.#view = new DataView(next.buffer);
+    this.#buf = grownBuffer(this.#buf, this.#pos, need);
+    this.#view = new DataView(this.#buf.buffer);
   }
 
   /** ASCII text that needs no escaping (punctuation, field names, hex ids, numbers' text). */
@@ -263,8 +250,6 @@ export class JsonWriter {
 
   /** The bytes written, in a buffer of their own size; the writer's buffer is kept for the next. */
   finish(): Uint8Array<ArrayBuffer> {
-    const out = this.#buf.slice(0, this.#pos);
-    if (this.#buf.length <= MAX_SPARE) spare = this.#buf;
-    return out;
+    return finishBuffer(this.#buf, this.#pos);
   }
 }

@@ -3,6 +3,7 @@
 // collector answers with (ExportTraceServiceResponse, google.rpc.Status). Output is canonical:
 // fields in the order written, lengths as shortest varints, default values left out by the caller.
 
+import { finishBuffer, grownBuffer, takeBuffer } from "./_buffer.ts";
 import {
   FIXED32 as WIRE_FIXED32,
   FIXED64 as WIRE_FIXED64,
@@ -44,13 +45,6 @@ for (let hi = 0; hi < 128; hi++) {
 /** How many hex texts the writer remembers (see ProtoWriter.hex). */
 const RECENT = 4;
 
-/**
- * A buffer kept from the last writer that finished, so that an encoding does not allocate and
- * zero a new one; at most {@linkcode MAX_SPARE} bytes are kept.
- */
-let spare: Uint8Array<ArrayBuffer> | undefined;
-const MAX_SPARE = 4 * 1024 * 1024;
-
 /** Writes protobuf fields into one growing buffer; nested messages are patched in place. */
 export class ProtoWriter {
   #buf: Uint8Array<ArrayBuffer>;
@@ -62,23 +56,15 @@ export class ProtoWriter {
   #nextRecent = 0;
 
   constructor(initialSize = 4096) {
-    const kept = spare;
-    if (kept !== undefined && kept.length >= initialSize) {
-      spare = undefined; // taken: an encoding inside this one (from a tag's getter) makes its own
-      this.#buf = kept;
-    } else this.#buf = new Uint8Array(initialSize);
+    this.#buf = takeBuffer(initialSize);
     this.#view = new DataView(this.#buf.buffer);
   }
 
   #ensure(extra: number): void {
     const need = this.#pos + extra;
     if (need <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
-    while (size < need) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = next;
-    this.#view = new DataView(next.buffer);
+    this.#buf = grownBuffer(this.#buf, this.#pos, need);
+    this.#view = new DataView(this.#buf.buffer);
   }
 
   /** A varint of a non-negative integer up to 2^53. */
@@ -408,9 +394,7 @@ export class ProtoWriter {
 
   /** The bytes written so far, in a buffer of their own size; the writer's buffer is kept for the next. */
   finish(): Uint8Array<ArrayBuffer> {
-    const out = this.#buf.slice(0, this.#pos);
-    if (this.#buf.length <= MAX_SPARE) spare = this.#buf;
-    return out;
+    return finishBuffer(this.#buf, this.#pos);
   }
 }
 
