@@ -17,6 +17,7 @@ import { denoParent } from "./_deno_telemetry.ts";
 import { isPromiseLike } from "./_promise.ts";
 import { type ActivityKind, toActivityKind } from "./kind.ts";
 import { toTagList } from "./tags.ts";
+import { NO_TAGS as EMPTY_TAGS } from "./_activity_record.ts";
 import { type TimeBase, toTicks } from "./_time.ts";
 import { ReportOnce, reportToLiveHandlers, reportUnusable } from "./_diagnostics.ts";
 import { safeString } from "./_format.ts";
@@ -55,8 +56,11 @@ export interface StartOptions {
 
 const EMPTY_LINKS: readonly ActivityLink[] = Object.freeze([]);
 
-/** Start tags when none are given: shared, never written (an activity keeps only a list with tags). */
-export const NO_TAGS = Object.freeze([]) as unknown as [string, unknown][];
+/**
+ * Start tags when none are given: the activities' shared empty list, never written (an activity
+ * keeps only a list with tags).
+ */
+export const NO_TAGS = EMPTY_TAGS as unknown as [string, unknown][];
 
 /** What no options mean: an internal activity, a child of the current one, now. */
 export const NO_OPTIONS: StartOptions = {
