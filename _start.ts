@@ -229,13 +229,18 @@ function parentContextOf(parent: unknown): ActivityContext | undefined {
   return undefined;
 }
 
-/** The message of an error, never throwing. */
-function messageOf(error: unknown): string {
+/** The message of an error (its text for a non-error), or `undefined` when it cannot be read. */
+function readableMessage(error: unknown): string | undefined {
   try {
     return error instanceof Error ? error.message : safeString(error);
   } catch {
-    return "[unreadable error]";
+    return undefined;
   }
+}
+
+/** The message of an error, never throwing. */
+function messageOf(error: unknown): string {
+  return readableMessage(error) ?? "[unreadable error]";
 }
 
 /** The `[key, value]` pairs of a list a sampler wrote to, skipping anything else. */
@@ -258,13 +263,8 @@ export function checkedPairs(list: readonly unknown[]): [string, unknown][] {
  */
 export function failActivity(activity: Activity, error: unknown): void {
   activity.recordException(error);
-  let description: string | undefined;
-  try {
-    description = error instanceof Error ? error.message : safeString(error);
-  } catch {
-    // A hostile error object: the status is set without a description.
-  }
-  activity.setStatus("error", description);
+  // A hostile error object: the status is set without a description.
+  activity.setStatus("error", readableMessage(error));
   activity.stop();
 }
 
